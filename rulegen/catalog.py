@@ -1,0 +1,82 @@
+"""The runtime x convention metric catalog (catalog.yaml), loaded once."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+SIGNALS = ("heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles")
+
+
+@dataclass(frozen=True)
+class SignalDef:
+    metric: str
+    matchers: tuple[tuple[str, str, str], ...] = ()  # (label, op, value)
+    sum_without: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LimitSourceDef:
+    metric: str
+    matchers: tuple[tuple[str, str, str], ...]
+    labels: tuple[str, ...]
+    always_present: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    conventions: dict[str, str]
+    runtimes: dict[str, str]
+    signals: dict[tuple[str, str], dict[str, SignalDef]]  # (runtime, convention) -> signals
+    limit_sources: dict[str, LimitSourceDef]
+
+    def conventions_for(self, runtime: str) -> list[str]:
+        return [c for c in self.conventions if (runtime, c) in self.signals]
+
+
+_OPS = {"regex": "=~", "not": "!=", "not_regex": "!~", "not_": "!="}
+
+
+def matcher_tuples(raw: dict[str, Any] | None) -> tuple[tuple[str, str, str], ...]:
+    """{label: value | {regex|not|not_regex: value}} -> sorted (label, op, value) tuples."""
+    out: list[tuple[str, str, str]] = []
+    for label, spec in (raw or {}).items():
+        if isinstance(spec, dict):
+            out.extend((label, _OPS[k], str(v)) for k, v in spec.items() if v is not None)
+        elif hasattr(spec, "model_dump"):
+            out.extend((label, _OPS[k], str(v)) for k, v in spec.model_dump().items()
+                       if v is not None)
+        else:
+            out.append((label, "=", str(spec)))
+    return tuple(sorted(out))
+
+
+def _signal(raw: dict[str, Any]) -> SignalDef:
+    return SignalDef(raw["metric"], matcher_tuples(raw.get("matchers")),
+                     tuple(raw.get("sum_without", ())))
+
+
+@functools.cache
+def load() -> Catalog:
+    text = resources.files("rulegen").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    signals = {
+        (rt, conv): {name: _signal(spec) for name, spec in sigs.items()}
+        for rt, body in raw["runtimes"].items()
+        for conv, sigs in body["signals"].items()
+    }
+    limits = {
+        name: LimitSourceDef(spec["metric"], matcher_tuples(spec.get("matchers")),
+                             tuple(spec["labels"]), bool(spec["always_present"]))
+        for name, spec in raw["limit_sources"].items()
+    }
+    return Catalog(
+        conventions={k: v["description"] for k, v in raw["conventions"].items()},
+        runtimes={k: v["description"] for k, v in raw["runtimes"].items()},
+        signals=signals,
+        limit_sources=limits,
+    )

@@ -1,0 +1,137 @@
+"""The inventory's schema: what a hand-edited inventory may say, and its JSON Schema.
+
+Types and unknown keys are checked here (pydantic); rules that need the catalog or relate two
+fields live in `validate.py`, so every message can point at the line that causes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from rulegen import units
+
+LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+SERVICE_NAME = r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$"
+
+Size = Annotated[int, BeforeValidator(units.parse_size), WithJsonSchema({
+    "anyOf": [{"type": "string", "pattern": units.SIZE_PATTERN}, {"type": "integer", "minimum": 0}],
+    "description": "bytes, or a size such as 512Mi, 1Gi, 300M"})]
+Duration = Annotated[int, BeforeValidator(units.parse_duration), WithJsonSchema({
+    "type": "string", "pattern": units.DURATION_PATTERN, "description": "e.g. 30s, 5m, 2h, 1d"})]
+Rate = Annotated[float, BeforeValidator(units.parse_rate), WithJsonSchema({
+    "type": "string", "pattern": units.RATE_PATTERN, "description": "e.g. 10MiB/h, 50/h"})]
+LabelName = Annotated[str, Field(pattern=LABEL_NAME)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class MatcherOp(Strict):
+    """A non-equality matcher: exactly one of the keys."""
+
+    regex: str | None = None
+    not_: str | None = Field(None, alias="not")
+    not_regex: str | None = None
+
+
+Matcher = str | MatcherOp
+Matchers = dict[LabelName, Matcher]
+
+
+class AlertSettings(Strict):
+    disabled: bool | None = None
+    severity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")] | None = None
+    for_: Duration | None = Field(None, alias="for")
+    window: Duration | None = Field(None, description="range the alert looks back over")
+
+
+class GrowthSettings(AlertSettings):
+    threshold: Rate | None = Field(None, description="growth per hour that counts as a leak")
+
+
+class RatioSettings(AlertSettings):
+    threshold: float | None = Field(None, description="fraction of the limit, e.g. 0.8")
+
+
+class ForecastSettings(AlertSettings):
+    horizon: Duration | None = Field(None, description="how far ahead to forecast hitting the limit")
+
+
+class Alerts(Strict):
+    """Per-family settings, keyed by family ID."""
+
+    memory_growth: GrowthSettings | None = Field(None, alias="memory-growth")
+    limit_ratio: RatioSettings | None = Field(None, alias="limit-ratio")
+    limit_forecast: ForecastSettings | None = Field(None, alias="limit-forecast")
+    goroutine_leak: GrowthSettings | None = Field(None, alias="goroutine-leak")
+    thread_leak: GrowthSettings | None = Field(None, alias="thread-leak")
+    handle_leak: GrowthSettings | None = Field(None, alias="handle-leak")
+    telemetry_missing: AlertSettings | None = Field(None, alias="telemetry-missing")
+
+
+class SignalOverride(Strict):
+    metric: Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")] | None = None
+    matchers: Matchers | None = None
+    sum_without: list[LabelName] | None = None
+
+
+SignalName = Literal[
+    "heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles"]
+
+
+class MemoryLimit(Strict):
+    source: Literal["static", "metric", "runtime", "none"]
+    size: Size | None = Field(None, description="source: static")
+    metric: str | None = Field(None, description=(
+        "source: metric - a preset (cadvisor, kube-state-metrics, otel-k8s, docker-stats) "
+        "or a metric name"))
+    matchers: Matchers | None = Field(None, description="extra matchers on the limit series")
+    join: dict[LabelName, LabelName] | None = Field(None, description=(
+        "application label -> limit label, for series whose label names differ"))
+
+
+Links = dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str]
+
+
+class Defaults(Strict):
+    convention: str | None = None
+    owner: str | None = None
+    selector_label: LabelName | None = None
+    scrape_interval: Duration | None = None
+    gc_period: Duration | None = None
+    labels: dict[LabelName, str] | None = None
+    links: Links | None = None
+    memory_limit: MemoryLimit | None = None
+    alerts: Alerts | None = None
+
+
+class Service(Strict):
+    name: Annotated[str, Field(pattern=SERVICE_NAME)]
+    runtime: str
+    convention: str | None = None
+    owner: str | None = None
+    description: str | None = None
+    selector: Matchers | None = Field(None, description="labels that identify the service's series")
+    scrape_interval: Duration | None = None
+    gc_period: Duration | None = Field(None, description="longest GC cycle the service shows")
+    memory_limit: MemoryLimit | None = None
+    labels: dict[LabelName, str] | None = Field(None, description="extra routing labels")
+    links: Links | None = Field(None, description="runbook, dashboard, traces, ... URLs")
+    metrics: dict[SignalName, SignalOverride] | None = None
+    alerts: Alerts | None = None
+
+
+class Inventory(Strict):
+    version: Literal[1] = 1
+    defaults: Defaults | None = None
+    services: list[Service]
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Inventory.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rulegen inventory"
+    return schema

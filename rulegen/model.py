@@ -1,0 +1,325 @@
+"""Resolve a validated inventory into a format-neutral plan: per service, its signals, its
+limit and the alerts to render. Every check that needs the catalog or relates two fields is
+here, so its message can point at the inventory line that causes it."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from rulegen import catalog as cat
+from rulegen.errors import Problem, Severity
+from rulegen.families import FAMILIES, Family
+from rulegen.inventory import Inventory, Service
+from rulegen.promql import Series, label_list, label_replace_chain, quote, selector
+from rulegen.units import format_duration, format_size
+from rulegen.yamlpos import Located, Path
+
+BUILTIN = {"convention": "otel-semconv", "selector_label": "service_name",
+           "scrape_interval": 60, "gc_period": 300}
+RESERVED_LABELS = {"alertname", "service", "owner", "severity", "signal", "__name__"}
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str  # static | metric | runtime
+    expr: str  # the denominator, guarded so 0 or a missing limit never divides
+    on: tuple[str, ...]  # application labels the ratio matches on (empty: no vector matching)
+    raw: str  # the limit without the > 0 guard (telemetry-missing uses it)
+    always_present: bool  # the source emits a series even for unlimited containers
+    description: str
+    series: Series | None = None  # the limit metric as selected (for generated tests)
+    join: tuple[tuple[str, str], ...] = ()  # (application label, limit label)
+    size: int = 0
+
+    def divide(self, numerator: str) -> str:
+        if self.on:
+            return f"{numerator}\n  / on ({label_list(self.on)}) group_left ()\n{self.expr}"
+        return f"{numerator} / {self.expr}"
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    family: Family
+    severity: str
+    for_s: int
+    window_s: int
+    threshold: float
+    horizon_s: int
+    labels: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    name: str
+    runtime: str
+    convention: str
+    owner: str
+    description: str
+    line: int
+    scrape_s: int
+    gc_s: int
+    signals: dict[str, Series]
+    limit: Limit | None
+    labels: tuple[tuple[str, str], ...]  # routing labels shared by every alert of the service
+    links: tuple[tuple[str, str], ...]
+    alerts: tuple[AlertPlan, ...]
+    selector: tuple[tuple[str, str, str], ...]
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(choices)}"
+
+
+class _Resolver:
+    def __init__(self, inv: Inventory, loc: Located, indices: list[int] | None) -> None:
+        self.inv = inv
+        self.indices = indices if indices is not None else list(range(len(inv.services)))
+        self.loc = loc
+        self.cat = cat.load()
+        self.problems: list[Problem] = []
+        self.defaults = inv.defaults
+
+    def error(self, path: Path, msg: str, *, key: bool = False, warn: bool = False) -> None:
+        p = self.loc.problem(path, msg, key=key)
+        if warn:
+            p = Problem(p.path, p.line, p.col, p.message, p.check, Severity.WARNING)
+        self.problems.append(p)
+
+    def setting(self, svc: Service, i: int, name: str) -> tuple[Any, Path]:
+        """A service field, else its default, else the built-in; with where it was set."""
+        own = getattr(svc, name, None)
+        if own is not None:
+            return own, ("services", i, name)
+        dflt = getattr(self.defaults, name, None) if self.defaults else None
+        if dflt is not None:
+            return dflt, ("defaults", name)
+        return BUILTIN.get(name), ("services", i, "name")
+
+    def run(self) -> list[ServicePlan]:
+        if not self.inv.services and not self.indices:
+            self.error(("services",), "the inventory lists no services")
+        plans: list[ServicePlan] = []
+        for i, svc in zip(self.indices, self.inv.services, strict=True):
+            plan = self.service(svc, i)
+            if plan:
+                plans.append(plan)
+        return plans
+
+    def service(self, svc: Service, i: int) -> ServicePlan | None:
+        start = len(self.problems)
+        if svc.runtime not in self.cat.runtimes:
+            self.error(("services", i, "runtime"), f"unknown runtime {svc.runtime!r}"
+                       + did_you_mean(svc.runtime, list(self.cat.runtimes)))
+            return None
+        conv, conv_at = self.setting(svc, i, "convention")
+        if conv not in self.cat.conventions:
+            self.error(conv_at if conv_at[-1] == "convention" else ("services", i),
+                       f"unknown naming convention {conv!r}"
+                       + did_you_mean(conv, list(self.cat.conventions)))
+            return None
+        base = self.cat.signals.get((svc.runtime, conv))
+        if base is None:
+            have = ", ".join(self.cat.conventions_for(svc.runtime))
+            self.error(conv_at, f"runtime {svc.runtime!r} has no metric names for convention "
+                       f"{conv!r}; use one of: {have} (or name every metric under metrics:)")
+            return None
+        owner, _ = self.setting(svc, i, "owner")
+        if not owner:
+            self.error(("services", i, "name"), f"service {svc.name!r} has no owner; set owner: "
+                       "on the service or in defaults (alerts are routed by it)")
+        scrape, _ = self.setting(svc, i, "scrape_interval")
+        gc, gc_at = self.setting(svc, i, "gc_period")
+        if scrape <= 0:
+            self.error(("services", i, "scrape_interval"), "scrape_interval must be positive")
+            scrape = 60
+        if gc < scrape:
+            self.error(gc_at, f"gc_period {format_duration(gc)} is shorter than the scrape "
+                       f"interval {format_duration(scrape)}")
+        sel = self.selector(svc, i)
+        signals = self.signals(svc, i, base, sel)
+        labels = self.routing_labels(svc, i)
+        limit = self.limit(svc, i, signals)
+        links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
+        alerts = self.alerts(svc, i, signals, limit, scrape, gc, labels, owner or "")
+        if len(self.problems) > start and any(
+                p.severity == Severity.ERROR for p in self.problems[start:]):
+            return None
+        return ServicePlan(
+            name=svc.name, runtime=svc.runtime, convention=conv, owner=owner or "",
+            description=svc.description or "", line=self.loc.where(("services", i))[0],
+            scrape_s=scrape, gc_s=gc, signals=signals, limit=limit, labels=labels,
+            links=tuple(sorted(links.items())), alerts=alerts, selector=sel)
+
+    def selector(self, svc: Service, i: int) -> tuple[tuple[str, str, str], ...]:
+        if svc.selector:
+            return cat.matcher_tuples(svc.selector)
+        label, _ = self.setting(svc, i, "selector_label")
+        return ((label, "=", svc.name),)
+
+    def signals(self, svc: Service, i: int, base: dict[str, cat.SignalDef],
+                sel: tuple[tuple[str, str, str], ...]) -> dict[str, Series]:
+        out: dict[str, Series] = {}
+        overrides = svc.metrics or {}
+        for name in cat.SIGNALS:
+            d = base.get(name)
+            o = overrides.get(name)  # type: ignore[call-overload]
+            if d is None and o is None:
+                continue
+            metric = (o.metric if o and o.metric else None) or (d.metric if d else None)
+            if metric is None:
+                self.error(("services", i, "metrics", name), f"signal {name!r} has no metric for "
+                           f"runtime {svc.runtime!r}; add metric: to name it")
+                continue
+            matchers = dict((m[0], m) for m in (d.matchers if d and not (o and o.metric) else ()))
+            if o and o.matchers is not None:
+                matchers = {m[0]: m for m in cat.matcher_tuples(o.matchers)}
+            without = (o.sum_without if o and o.sum_without is not None
+                       else list(d.sum_without) if d and not (o and o.metric) else [])
+            merged = {m[0]: m for m in sel} | matchers
+            out[name] = Series(metric, tuple(sorted(merged.values())), tuple(without))
+        if "heap" not in out and "resident" in out:
+            out["heap"] = out["resident"]
+        if "resident" not in out and "heap" in out:
+            out["resident"] = out["heap"]
+        return out
+
+    def routing_labels(self, svc: Service, i: int) -> tuple[tuple[str, str], ...]:
+        labels = dict(self.defaults.labels or {}) if self.defaults else {}
+        labels.update(svc.labels or {})
+        for name in labels:
+            if name in RESERVED_LABELS:
+                path = ("services", i, "labels", name) if svc.labels and name in svc.labels \
+                    else ("defaults", "labels", name)
+                self.error(path, f"label {name!r} is set by rulegen itself; pick another name",
+                           key=True)
+        return tuple(sorted((k, v) for k, v in labels.items() if k not in RESERVED_LABELS))
+
+    def limit(self, svc: Service, i: int, signals: dict[str, Series]) -> Limit | None:
+        spec, at = self.setting(svc, i, "memory_limit")
+        if spec is None or spec.source == "none":
+            return None
+        if spec.source == "static":
+            if spec.size is None:
+                self.error(at, "memory_limit with source: static needs size: (e.g. 512Mi)")
+                return None
+            if spec.size == 0:
+                self.error((*at, "size"), "a limit of 0 means unlimited; use source: none")
+                return None
+            return Limit("static", str(spec.size), (), str(spec.size), False,
+                         f"a static limit of {format_size(spec.size)}", size=spec.size)
+        if spec.source == "runtime":
+            lim, used = signals.get("runtime_limit"), signals.get("runtime_used")
+            if lim is None or used is None:
+                self.error((*at, "source"), f"runtime {svc.runtime!r} exposes no limit of its "
+                           "own in this convention; use source: metric or static")
+                return None
+            return Limit("runtime", f"({lim.value} > 0)", (), lim.value, False,
+                         "the runtime's own limit", series=lim)
+        if not spec.metric:
+            self.error(at, "memory_limit with source: metric needs metric: (a preset such as "
+                       f"{', '.join(self.cat.limit_sources)}, or a metric name)")
+            return None
+        preset = self.cat.limit_sources.get(spec.metric)
+        if preset is None and "_" not in spec.metric and "-" in spec.metric:
+            self.error((*at, "metric"), f"unknown limit preset {spec.metric!r}"
+                       + did_you_mean(spec.metric, list(self.cat.limit_sources)))
+            return None
+        metric = preset.metric if preset else spec.metric
+        limit_labels = preset.labels if preset else tuple((spec.join or {}).values())
+        join = dict(spec.join) if spec.join else {lbl: lbl for lbl in limit_labels}
+        if not join:
+            self.error(at, "memory_limit from a custom metric needs join: (application label: "
+                       "limit label) so the limit can be matched to the service's series")
+            return None
+        matchers = {m[0]: m for m in (preset.matchers if preset else ())}
+        if spec.matchers is not None:
+            matchers.update({m[0]: m for m in cat.matcher_tuples(spec.matchers)})
+        series = Series(metric, tuple(sorted(matchers.values())))
+        app_labels = tuple(join)
+        renames = [(app, lim) for app, lim in join.items() if app != lim]
+        inner = label_replace_chain(series.sel, renames)
+        raw = f"max by ({label_list(app_labels)}) (\n  {inner}\n)"
+        return Limit("metric", f"(\n{raw} > 0\n)", app_labels, raw,
+                     preset.always_present if preset else False,
+                     f"the {spec.metric} limit ({metric})" if preset else f"the limit {metric}",
+                     series=series, join=tuple(join.items()))
+
+    def alerts(self, svc: Service, i: int, signals: dict[str, Series], limit: Limit | None,
+               scrape: int, gc: int, routing: tuple[tuple[str, str], ...],
+               owner: str) -> tuple[AlertPlan, ...]:
+        out: list[AlertPlan] = []
+        for fam in FAMILIES.values():
+            settings, where = self.family_settings(svc, i, fam)
+            explicit = bool(where)
+            if settings.get("disabled"):
+                continue
+            if fam.signal not in signals or (fam.needs_limit and limit is None):
+                if explicit and any(k != "disabled" for k in where):
+                    why = ("the service has no memory limit" if fam.signal in signals
+                           else f"runtime {svc.runtime!r} has no {fam.signal} signal")
+                    path = next(iter(where.values()))[:-1]
+                    self.error(path, f"{fam.id} settings have no effect: {why}", warn=True)
+                continue
+            window, for_s = int(settings["window"]), int(settings["for"])  # type: ignore[call-overload]
+            if fam.threshold_kind in ("bytes_per_hour", "count_per_hour") and "window" not in where:
+                window = max(window, 4 * gc)  # each half must span two GC cycles
+            self.check_family(fam, settings, where, svc, i, scrape, window, for_s)
+            labels = (("owner", owner), ("service", svc.name),
+                      ("severity", str(settings["severity"])), *routing)
+            out.append(AlertPlan(fam, str(settings["severity"]), for_s, window,
+                                 float(settings.get("threshold", 0.0)),  # type: ignore[arg-type]
+                                 int(settings.get("horizon", 0)),  # type: ignore[call-overload]
+                                 tuple(sorted(labels))))
+        return tuple(out)
+
+    def family_settings(self, svc: Service, i: int,
+                        fam: Family) -> tuple[dict[str, object], dict[str, Path]]:
+        merged = dict(fam.defaults)
+        where: dict[str, Path] = {}
+        layers = [(self.defaults.alerts if self.defaults else None, ("defaults", "alerts")),
+                  (svc.alerts, ("services", i, "alerts"))]
+        for alerts, path in layers:
+            block = getattr(alerts, fam.settings_key, None) if alerts else None
+            if block is None:
+                continue
+            for key in block.model_fields_set:
+                alias = "for" if key == "for_" else key
+                merged[alias] = getattr(block, key)
+                where[alias] = (*path, fam.id, alias)
+        return merged, where
+
+    def check_family(self, fam: Family, s: dict[str, object], where: dict[str, Path],
+                     svc: Service, i: int, scrape: int, window: int, for_s: int) -> None:
+        def at(key: str) -> Path:
+            return where.get(key) or where.get("window") or ("services", i, "name")
+
+        thr = s.get("threshold")
+        if fam.threshold_kind == "ratio" and isinstance(thr, float) and not 0 < thr <= 1:
+            self.error(at("threshold"), f"{fam.id} threshold {thr:g} must be a fraction of the "
+                       "limit between 0 (exclusive) and 1, e.g. 0.8")
+        if fam.threshold_kind.endswith("per_hour") and isinstance(thr, float) and thr <= 0:
+            self.error(at("threshold"), f"{fam.id} threshold must be positive")
+        if for_s > window:
+            self.error(at("for"), f"{fam.id}: for: {format_duration(for_s)} is longer than its "
+                       f"window {format_duration(window)}; the alert could never see the whole "
+                       "condition it waits for")
+        halves = 4 if fam.threshold_kind.endswith("per_hour") else 2
+        if window < halves * scrape:
+            self.error(at("window"), f"{fam.id}: window {format_duration(window)} holds fewer "
+                       f"than {halves} samples at the scrape interval {format_duration(scrape)}")
+        if fam.id == "limit-forecast" and int(s.get("horizon", 0)) <= 0:  # type: ignore[call-overload]
+            self.error(at("horizon"), "limit-forecast horizon must be positive")
+
+
+def plan(inv: Inventory, loc: Located,
+         indices: list[int] | None = None) -> tuple[list[ServicePlan], list[Problem]]:
+    """`indices[k]` is the position in the file of `inv.services[k]` (for error locations)."""
+    r = _Resolver(inv, loc, indices)
+    plans = r.run()
+    return plans, sorted(r.problems)
+
+
+__all__ = ["AlertPlan", "Limit", "ServicePlan", "plan", "quote", "selector"]

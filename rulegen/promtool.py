@@ -1,0 +1,368 @@
+"""Find and run promtool. This is the only module in rulegen that starts promtool processes.
+
+Nothing here prints: every function returns values, or raises `PromtoolUnusable` when promtool
+itself cannot be used (missing, broken, timed out). Findings about rules and tests are values
+(`CheckResult`, `TestResult`), not exceptions.
+
+One promtool process runs per file, in parallel: since promtool 2.55 `test rules` prints no
+per-file header, so this is the only way to attribute output to files on every version, and a
+missing file makes a multi-file `check rules` abort before it checks anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from rulegen.errors import PromtoolUnusable
+
+# <repo root>/.tools/bin/promtool, where `make bootstrap` (scripts/get-promtool.sh) puts it.
+TOOLS_PROMTOOL = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "promtool"
+FIX_HINT = "Run `make bootstrap` or set PROMTOOL=/path/to/promtool."
+
+_VERSION_RE = re.compile(r"^promtool, version v?(\d+)\.(\d+)\.(\d+)")
+_RULES_FOUND_RE = re.compile(r"^\s*SUCCESS: (\d+) rules found", re.MULTILINE)
+_NO_MATCH = "WARNING: no file match pattern"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Promtool:
+    """A promtool binary that answered `--version`."""
+
+    path: str
+    version: tuple[int, int, int]
+    version_text: str  # first line of `promtool --version`
+
+
+@dataclass(frozen=True)
+class CompletedRun:
+    code: int
+    stdout: str
+    stderr: str  # empty when stderr was merged into stdout
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """`promtool check rules` on one file.
+
+    `ok` is promtool's verdict: the file parses and validates. Lint findings (duplicate rules)
+    do not make it false; they are in `lint`, and the caller decides whether they matter.
+    `rules` is None when promtool did not report a count (it prints none on lint findings).
+    """
+
+    file: str
+    ok: bool
+    rules: int | None
+    errors: tuple[str, ...]
+    lint: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    """One failure block of `promtool test rules`.
+
+    For an evaluation error (`rule: X, time: T, err: ...`) `alertname` is the rule's name.
+    `group` is only known for alert failures: promtool prints the test group name nowhere else.
+    `text` is promtool's block verbatim.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    group: str | None
+    alertname: str | None
+    expr: str | None
+    eval_time: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """`promtool test rules` on one test file. `output` is promtool's stdout+stderr, verbatim."""
+
+    __test__ = False
+
+    file: str
+    ok: bool
+    failures: tuple[TestFailure, ...]
+    output: str
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def _run(args: Sequence[str], timeout: float, *, merge_output: bool = False) -> CompletedRun:
+    """Run promtool. With merge_output, stderr goes into stdout in the order it was written."""
+    try:
+        proc = subprocess.run(
+            list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+    except subprocess.TimeoutExpired:
+        raise PromtoolUnusable(
+            f"promtool timed out after {timeout:g}s running `{shlex.join(args)}`"
+        ) from None
+    except OSError as exc:
+        raise PromtoolUnusable(f"cannot run `{shlex.join(args)}`: {exc.strerror or exc}") from exc
+    return CompletedRun(proc.returncode, proc.stdout or "", proc.stderr or "")
+
+
+def _parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int | None) -> list[R]:
+    """fn over items on worker threads; results in input order. The first exception wins and
+    cancels work not yet started."""
+    if not items:
+        return []
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(items)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="promtool")
+    try:
+        return list(pool.map(fn, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- finding -------------------------------------------------------------------------------
+
+
+def find_promtool(explicit: str | None = None, *, timeout: float = 10.0) -> Promtool:
+    """Find a working promtool: `explicit`, else $PROMTOOL, else `promtool` on PATH, else
+    <repo>/.tools/bin/promtool.
+
+    An explicit path or $PROMTOOL is used as given: if it is broken, that is an error, never a
+    reason to pick another binary. PATH and the tools folder are searched in order and the
+    first that works is used.
+    """
+    if explicit:
+        return _probe_named(explicit, f"promtool path {explicit!r}", timeout)
+    env = os.environ.get("PROMTOOL", "")
+    if env:
+        return _probe_named(env, f"PROMTOOL={env}", timeout)
+    tried: list[str] = []
+    on_path = shutil.which("promtool")
+    if on_path is None:
+        tried.append("no `promtool` on PATH")
+    for label, candidate in (("PATH", on_path), ("tools folder", str(TOOLS_PROMTOOL))):
+        if candidate is None:
+            continue
+        try:
+            return _probe(candidate, timeout)
+        except PromtoolUnusable as exc:
+            tried.append(f"{label}: {exc}")
+    raise PromtoolUnusable(
+        "no usable promtool (PROMTOOL is not set; " + "; ".join(tried) + "). " + FIX_HINT
+    )
+
+
+def _probe_named(name: str, label: str, timeout: float) -> Promtool:
+    """Probe a user-given path; a bare name (no slash) is looked up on PATH."""
+    path = name if os.sep in name else (shutil.which(name) or name)
+    try:
+        return _probe(path, timeout)
+    except PromtoolUnusable as exc:
+        raise PromtoolUnusable(f"{label} is unusable: {exc}. {FIX_HINT}") from None
+
+
+def _probe(path: str, timeout: float) -> Promtool:
+    """Promtool for path, or PromtoolUnusable saying why not (without the fix hint)."""
+    if not os.path.exists(path):
+        raise PromtoolUnusable(f"{path} does not exist")
+    if not os.path.isfile(path):
+        raise PromtoolUnusable(f"{path} is not a file")
+    if not os.access(path, os.X_OK):
+        raise PromtoolUnusable(f"{path} is not executable")
+    run = _run([path, "--version"], timeout)
+    first = _first_line(run.stdout) or _first_line(run.stderr)
+    if run.code != 0:
+        raise PromtoolUnusable(f"`{path} --version` exited {run.code}: {first or '(no output)'}")
+    version = parse_version(first)
+    if version is None:
+        raise PromtoolUnusable(f"{path} does not look like promtool: `--version` printed {first!r}")
+    return Promtool(os.path.abspath(path), version, first)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def parse_version(line: str) -> tuple[int, int, int] | None:
+    """(2, 42, 0) from 'promtool, version 2.42.0+ds (branch: ...'; None if it is not that."""
+    m = _VERSION_RE.match(line.strip())
+    if m is None:
+        return None
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+# --- check rules ---------------------------------------------------------------------------
+
+
+def check_rules(
+    pt: Promtool,
+    files: Sequence[str | Path],
+    *,
+    lint: str = "duplicate-rules",
+    timeout: float = 120.0,
+) -> list[CheckResult]:
+    """`promtool check rules --lint=<lint>` on each file (one process each, in parallel).
+    One result per file, in input order."""
+
+    def one(file: str) -> CheckResult:
+        run = _run([pt.path, "check", "rules", f"--lint={lint}", file], timeout)
+        return parse_check_output(file, run)
+
+    return _parallel(one, [str(f) for f in files], None)
+
+
+def parse_check_output(file: str, run: CompletedRun) -> CheckResult:
+    """CheckResult from one file's `check rules` run.
+
+    promtool prints `Checking <file>` and `  SUCCESS: N rules found` on stdout; on problems it
+    prints `  FAILED:` and then the errors on stderr. A lint finding (`lint error ...`) also
+    prints FAILED, but exits 0. Usage errors (e.g. a missing file) print only
+    `promtool: error: ...`.
+    """
+    m = _RULES_FOUND_RE.search(run.stdout)
+    body = _after_failed(run.stderr)
+    split = next((i for i, line in enumerate(body) if line.startswith("lint error")), len(body))
+    errors, lint = _dedupe(body[:split]), tuple(body[split:])
+    warnings = tuple(ln.strip() for ln in run.stdout.splitlines() if ln.startswith("WARNING:"))
+    if run.code != 0 and not errors and not lint:
+        errors = _dedupe(
+            [ln for ln in (run.stderr + run.stdout).splitlines() if not ln.startswith("Checking ")]
+        ) or (f"promtool exited {run.code} without output",)
+    return CheckResult(file, run.code == 0, int(m[1]) if m else None, errors, warnings + lint)
+
+
+def _after_failed(stderr: str) -> list[str]:
+    """Non-blank stderr lines after `  FAILED:` (none if promtool printed no FAILED)."""
+    lines = [ln.rstrip() for ln in stderr.splitlines() if ln.strip()]
+    starts = [i for i, ln in enumerate(lines) if ln.strip() == "FAILED:"]
+    return lines[starts[0] + 1 :] if starts else []
+
+
+def _dedupe(lines: Sequence[str]) -> tuple[str, ...]:
+    """Drop exact repeats (promtool 2.42 prints each YAML error twice), keeping order."""
+    return tuple(dict.fromkeys(ln for ln in lines if ln.strip()))
+
+
+# --- test rules ----------------------------------------------------------------------------
+
+
+def test_rules(
+    pt: Promtool,
+    files: Sequence[str | Path],
+    *,
+    timeout: float = 300.0,
+    jobs: int | None = None,
+) -> list[TestResult]:
+    """`promtool test rules` on each test file: one process per file, `jobs` (default: CPU
+    count) at a time. One result per file, in input order."""
+
+    def one(file: str) -> TestResult:
+        run = _run([pt.path, "test", "rules", file], timeout, merge_output=True)
+        return parse_test_output(file, run.code, run.stdout)
+
+    return _parallel(one, [str(f) for f in files], jobs)
+
+
+test_rules.__test__ = False  # type: ignore[attr-defined]  # not a pytest test function
+
+# A failure block starts with one of these, indented by exactly four spaces.
+_BLOCK_START_RE = re.compile(r"^ {4}(name|alertname|expr|rule): ")
+_GROUP_RE = re.compile(r"^ {4}name: (?P<group>.*),$")
+_ALERT_RE = re.compile(r"^ {4}alertname: (?P<alertname>.*), time: (?P<time>[^,\s]+),")
+_EXPR_RE = re.compile(r'^ {4}expr: (?P<expr>".*"), time: (?P<time>[^,\s]+),')
+_RULE_RE = re.compile(r"^ {4}rule: (?P<rule>.*?), time: (?P<time>[^,\s]+), err: ")
+# Lines that frame the failures rather than belong to one.
+_FRAME_RE = re.compile(r"^(Unit Testing: .*|  SUCCESS|  FAILED:)$")
+
+
+def parse_test_output(file: str, code: int, output: str) -> TestResult:
+    """TestResult from one file's `test rules` output (stdout and stderr merged, in order).
+
+    Failure blocks are read only when promtool failed (exit != 0); a `no file match pattern`
+    warning is a failure either way.
+    """
+    lines = output.splitlines()
+    failures = [_no_match_failure(ln) for ln in lines if ln.strip().startswith(_NO_MATCH)]
+    if code != 0:
+        failures += [_parse_block(b) for b in _failure_blocks(lines)]
+        if not failures:
+            failures.append(_raw_failure(output.strip() or f"promtool exited {code}, no output"))
+    return TestResult(file, code == 0 and not failures, tuple(failures), output)
+
+
+def _failure_blocks(lines: Sequence[str]) -> list[list[str]]:
+    """Split output lines into failure blocks: a block starts after a blank line or at a
+    `name:`/`alertname:`/`expr:`/`rule:` line (a `name:` line joins the line after it)."""
+    blocks: list[list[str]] = []
+    for line in lines:
+        if _FRAME_RE.match(line) or line.strip().startswith(_NO_MATCH):
+            continue
+        if not line.strip():
+            blocks.append([])
+        elif not blocks or (_starts_block(line) and not _is_group_line(blocks[-1])):
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    return [b for b in blocks if b]
+
+
+def _raw_failure(text: str) -> TestFailure:
+    return TestFailure(None, None, None, None, text)
+
+
+def _starts_block(line: str) -> bool:
+    return _BLOCK_START_RE.match(line) is not None
+
+
+def _is_group_line(block: list[str]) -> bool:
+    """True if block is just a `name: <group>,` line, which belongs to the next line's block."""
+    return len(block) == 1 and _GROUP_RE.match(block[0]) is not None
+
+
+def _no_match_failure(line: str) -> TestFailure:
+    return _raw_failure(
+        f"{line.strip()} (no rules were loaded from this rule_files pattern; "
+        "promtool only warns, rulegen fails)"
+    )
+
+
+def _parse_block(block: list[str]) -> TestFailure:
+    text = "\n".join(block)
+    group = None
+    rest = block
+    if (g := _GROUP_RE.match(block[0])) is not None and len(block) > 1:
+        group, rest = g["group"], block[1:]
+    if (m := _ALERT_RE.match(rest[0])) is not None:
+        return TestFailure(group, m["alertname"], None, m["time"], text)
+    if (m := _EXPR_RE.match(rest[0])) is not None:
+        return TestFailure(group, None, _unquote(m["expr"]), m["time"], text)
+    if (m := _RULE_RE.match(rest[0])) is not None:
+        return TestFailure(group, m["rule"], None, m["time"], text)
+    return TestFailure(group, None, None, None, text)  # not a known shape: keep the raw text
+
+
+def _unquote(quoted: str) -> str:
+    """Undo Go's %q (its escapes are a subset of Python's); keep the text if that fails."""
+    try:
+        value = ast.literal_eval(quoted)
+    except (ValueError, SyntaxError):
+        return quoted
+    return value if isinstance(value, str) else quoted
