@@ -78,7 +78,7 @@ def _describe(err: Any, located: Located) -> Problem:
         return located.problem(loc, f"{err['input']!r} is not allowed here: {msg[0].lower()}{msg[1:]}")
     elif kind.endswith("_type") or kind.endswith("_parsing"):
         msg = f"{msg} (got {type(err['input']).__name__} {err['input']!r})"
-    key = ".".join(str(p) for p in loc)
+    key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
     return located.problem(loc, f"{key}: {msg}" if key else msg)
 
 
@@ -110,6 +110,11 @@ def _problems(exc: ValidationError, located: Located, prefix: tuple[Any, ...]) -
     return out
 
 
+def _summary(shown: str, problems: list[Problem]) -> str:
+    n = sum(p.severity == Severity.ERROR for p in problems)
+    return f"{shown}: invalid inventory ({n} problem{'s' if n != 1 else ''}); nothing was written"
+
+
 def load_inventory(path: str | FsPath) -> Loaded:
     """Load and validate; raise InventoryError with every problem found."""
     shown = str(path)
@@ -121,12 +126,12 @@ def load_inventory(path: str | FsPath) -> Loaded:
         raise InventoryError(f"{shown}: cannot read the inventory: {exc}") from None
     located, problems = yamlpos.load(text, shown)
     if problems and any(p.check == "yaml" for p in problems) and located.data is None:
-        raise InventoryError(f"{shown}: invalid YAML", problems)
+        raise InventoryError(_summary(shown, problems), problems)
     data = located.data
     if not isinstance(data, dict):
         problems.append(Problem(shown, 1, 1, "the inventory must be a mapping with a "
                                 "services: list (and optional defaults:)"))
-        raise InventoryError(f"{shown}: invalid inventory", problems)
+        raise InventoryError(_summary(shown, problems), problems)
     # Validate each service on its own so one bad service does not hide the others' problems
     # and the semantic checks still run on every service that parsed.
     raw_services = data.get("services")
@@ -154,11 +159,11 @@ def load_inventory(path: str | FsPath) -> Loaded:
         except ValidationError as exc:
             problems += _problems(exc, located, ("services", i))
     if top is None:
-        raise InventoryError(f"{shown}: invalid inventory", problems)
+        raise InventoryError(_summary(shown, problems), problems)
     inventory = top.model_copy(update={"services": services})
     plans, found = plan(inventory, located, indices) if (services or not raw_services) else ([], [])
     problems += found
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:
-        raise InventoryError(f"{shown}: invalid inventory", problems)
+        raise InventoryError(_summary(shown, problems), problems)
     return Loaded(shown, inventory, plans, [p for p in problems if p not in errors], located)

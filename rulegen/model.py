@@ -68,6 +68,15 @@ class ServicePlan:
     selector: tuple[tuple[str, str, str], ...]
 
 
+# Language names people write for `runtime:`, and the runtime that covers them.
+RUNTIME_ALIASES = {
+    "golang": "go", "node": "nodejs", "javascript": "nodejs", "typescript": "nodejs",
+    "java": "jvm", "kotlin": "jvm", "scala": "jvm", "csharp": "dotnet", "c#": "dotnet",
+    "fsharp": "dotnet", "cpython": "python", "ruby": "process", "php": "process",
+    "rust": "process", "cpp": "process", "c++": "process", "c": "process", "erlang": "process",
+}
+
+
 def did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(choices)}"
@@ -111,8 +120,10 @@ class _Resolver:
     def service(self, svc: Service, i: int) -> ServicePlan | None:
         start = len(self.problems)
         if svc.runtime not in self.cat.runtimes:
-            self.error(("services", i, "runtime"), f"unknown runtime {svc.runtime!r}"
-                       + did_you_mean(svc.runtime, list(self.cat.runtimes)))
+            alias = RUNTIME_ALIASES.get(svc.runtime.lower())
+            hint = (f"; {svc.runtime} services use runtime: {alias!r}" if alias
+                    else did_you_mean(svc.runtime, list(self.cat.runtimes)))
+            self.error(("services", i, "runtime"), f"unknown runtime {svc.runtime!r}{hint}")
             return None
         conv, conv_at = self.setting(svc, i, "convention")
         if conv not in self.cat.conventions:
@@ -223,7 +234,7 @@ class _Resolver:
                        f"{', '.join(self.cat.limit_sources)}, or a metric name)")
             return None
         preset = self.cat.limit_sources.get(spec.metric)
-        if preset is None and "_" not in spec.metric and "-" in spec.metric:
+        if preset is None and "_" not in spec.metric:
             self.error((*at, "metric"), f"unknown limit preset {spec.metric!r}"
                        + did_you_mean(spec.metric, list(self.cat.limit_sources)))
             return None
@@ -253,14 +264,14 @@ class _Resolver:
         out: list[AlertPlan] = []
         for fam in FAMILIES.values():
             settings, where = self.family_settings(svc, i, fam)
-            explicit = bool(where)
             if settings.get("disabled"):
                 continue
             if fam.signal not in signals or (fam.needs_limit and limit is None):
-                if explicit and any(k != "disabled" for k in where):
+                own = [p for k, p in where.items() if k != "disabled" and p[0] == "services"]
+                if own:
                     why = ("the service has no memory limit" if fam.signal in signals
                            else f"runtime {svc.runtime!r} has no {fam.signal} signal")
-                    path = next(iter(where.values()))[:-1]
+                    path = own[0][:-1]
                     self.error(path, f"{fam.id} settings have no effect: {why}", warn=True)
                 continue
             window, for_s = int(settings["window"]), int(settings["for"])  # type: ignore[call-overload]

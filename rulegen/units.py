@@ -29,6 +29,8 @@ def parse_size(text: str | int | float) -> int:
         if text < 0:
             raise ValueError("a size cannot be negative")
         return int(text)
+    if text.strip().startswith("-"):
+        raise ValueError(f"{text!r}: a size cannot be negative")
     m = _SIZE_RE.match(text)
     if not m or m.group(2).lower() not in _SIZE_UNITS:
         raise ValueError(f"{text!r} is not a size; use e.g. 512Mi, 1Gi, 300M or a number of bytes")
@@ -69,6 +71,8 @@ def parse_rate(text: str | int | float) -> float:
         if text < 0:
             raise ValueError("a rate cannot be negative")
         return float(text)
+    if text.strip().startswith("-"):
+        raise ValueError(f"{text!r}: a rate cannot be negative")
     amount, sep, per = text.partition("/")
     per = per.strip().lower()
     if not sep or per not in _PER:
