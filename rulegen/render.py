@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,9 +34,15 @@ def go_escape(text: str) -> str:
     return text.replace("{{", '{{ "{{" }}')
 
 
+_PLAIN = re.compile(r'^[^"\\\x00-\x1f\x7f]*$')
+
+
 def yq(value: object) -> str:
     """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(str(value), ensure_ascii=False)
+    text = str(value)
+    if _PLAIN.match(text):  # the common case, and a measurable share of a 10k-service run
+        return f'"{text}"'
+    return json.dumps(text, ensure_ascii=False)
 
 
 def ann(text: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SIZE_UNITS = {
@@ -51,6 +52,7 @@ def parse_duration(text: str | int) -> int:
     return sum(int(g) * u for g, u in zip(m.groups(), _DUR_UNITS, strict=True) if g)
 
 
+@functools.lru_cache(maxsize=1024)
 def format_duration(seconds: int) -> str:
     """Seconds -> the shortest Prometheus duration (5400 -> '1h30m'). 0 -> '0s'."""
     if seconds == 0:

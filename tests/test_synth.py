@@ -340,6 +340,12 @@ def _promtool() -> str | None:
     return str(local) if local.is_file() else None
 
 
+_NO_PROMTOOL = (
+    f"promtool not found (PROMTOOL={os.environ.get('PROMTOOL')!r}, then "
+    f"{Path(__file__).parents[1] / '.tools/bin/promtool'}): run scripts/get-promtool.sh"
+)
+
+
 def _q(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 
@@ -389,7 +395,7 @@ def _expect(expr: str, at_s: int, series: str | None, value: float | None) -> li
 def test_promtool_reads_encoding_exactly(tmp_path: Path, step_s: int) -> None:
     promtool = _promtool()
     if promtool is None:
-        pytest.skip("promtool not found: set PROMTOOL or run scripts/get-promtool.sh (.tools/bin)")
+        pytest.skip(_NO_PROMTOOL)
     grid = {"step_s": step_s}
     mem = concat(
         add(constant(100, **grid, n=6), linear_leak(30 / step_s, **grid, n=6)),  # 100+30x5
@@ -414,6 +420,13 @@ def test_promtool_reads_encoding_exactly(tmp_path: Path, step_s: int) -> None:
         _expect("mem", 7 * step_s, mem_sel, 250.0)
         + _expect("mem", 17 * step_s, None, None)
         + _expect("mem", 19 * step_s, mem_sel, 42.0)
+        # the escaped label values decode to single characters: `"`, `\` and a newline
+        + _expect(
+            'count(container_spec_memory_limit_bytes{pod=~"p.o.d", container=~"c\\\\sx"})',
+            0,
+            "{}",
+            1.0,
+        )
     )
     test_file = tmp_path / "synth_test.yml"
     test_file.write_text(_rule_test(step_s, inputs, extra))

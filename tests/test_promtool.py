@@ -1,0 +1,485 @@
+"""rulegen.promtool: finding promtool, and reading `check rules` / `test rules` output.
+
+Tests marked `promtool` run the real binary (`make test` exports PROMTOOL=.tools/bin/promtool);
+the wrapper's error paths use small fake executables written to tmp_path.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rulegen import promtool as pm
+from rulegen.errors import ExitCode, PromtoolUnusable
+
+real = pytest.mark.promtool
+
+LEAK_RULES = """\
+groups:
+  - name: leak
+    rules:
+      - alert: MemoryLeak
+        expr: deriv(mem[10m]) > 1
+        labels: {severity: warning}
+      - record: job:mem:deriv10m
+        expr: deriv(mem[10m])
+"""
+
+
+def _leak_test(exp_alerts: str, rule_files: str = "[rules.yml]") -> str:
+    return f"""\
+rule_files: {rule_files}
+evaluation_interval: 1m
+tests:
+  - name: leak-group
+    interval: 1m
+    input_series:
+      - series: 'mem{{job="api"}}'
+        values: '0+120x30'
+    alert_rule_test:
+      - eval_time: 15m
+        alertname: MemoryLeak
+        exp_alerts: {exp_alerts}
+"""
+
+
+FIRING = "[{exp_labels: {job: api, severity: warning}}]"
+
+
+@pytest.fixture(scope="module")
+def pt() -> pm.Promtool:
+    return pm.find_promtool()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return _write
+
+
+def _fake(path: Path, body: str) -> Path:
+    """An executable shell script standing in for promtool."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def _fake_version(path: Path, version: str) -> Path:
+    return _fake(path, f'echo "promtool, version {version} (branch: fake)"')
+
+
+# --- version -------------------------------------------------------------------------------
+
+
+@real
+def test_real_promtool_version_matches_its_text(pt: pm.Promtool) -> None:
+    major, minor, patch = pt.version
+    assert pt.version_text.startswith(f"promtool, version {major}.{minor}.{patch}")
+    assert pt.version >= (2, 42, 0)
+    assert Path(pt.path).is_absolute()
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("promtool, version 2.42.0+ds (branch: debian/sid, revision: 2.42.0+ds-5)", (2, 42, 0)),
+        ("promtool, version 3.0.0-rc.1 (branch: HEAD, revision: abc)", (3, 0, 0)),
+        ("promtool, version 2.53.4 (branch: HEAD)", (2, 53, 4)),
+        ("prometheus, version 2.42.0 (branch: HEAD)", None),
+        ("promtool, version unknown", None),
+        ("", None),
+    ],
+)
+def test_parse_version(line: str, expected: tuple[int, int, int] | None) -> None:
+    assert pm.parse_version(line) == expected
+
+
+# --- check rules (real promtool) -----------------------------------------------------------
+
+
+@real
+def test_check_valid_file(pt: pm.Promtool, write: Callable[[str, str], Path]) -> None:
+    [result] = pm.check_rules(pt, [write("rules.yml", LEAK_RULES)])
+    assert result.ok
+    assert result.rules == 2
+    assert result.errors == ()
+    assert result.lint == ()
+
+
+@real
+def test_check_invalid_file_reports_the_parse_error(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    bad = write("bad.yml", LEAK_RULES.replace("deriv(mem[10m]) > 1", "deriv(mem[10m] > 1"))
+    [result] = pm.check_rules(pt, [bad])
+    assert not result.ok
+    assert result.rules is None
+    assert any('"MemoryLeak"' in e and "parse error" in e for e in result.errors)
+
+
+@real
+def test_check_yaml_error_is_reported_once(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    [result] = pm.check_rules(pt, [write("broken.yml", "groups: [\n")])
+    assert not result.ok
+    assert len(result.errors) == 1  # promtool 2.42 prints it twice
+    assert "yaml" in result.errors[0]
+
+
+@real
+def test_check_missing_file(pt: pm.Promtool, tmp_path: Path) -> None:
+    [result] = pm.check_rules(pt, [tmp_path / "nope.yml"])
+    assert not result.ok
+    assert any("does not exist" in e for e in result.errors)
+
+
+@real
+def test_duplicate_rules_are_lint_not_errors(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    dup = LEAK_RULES + textwrap.indent(
+        "- alert: MemoryLeak\n  expr: mem > 1\n  labels: {severity: warning}\n", " " * 6
+    )
+    path = write("dup.yml", dup)
+    [linted] = pm.check_rules(pt, [path])
+    assert linted.ok  # promtool exits 0 on lint findings without --lint-fatal
+    assert linted.errors == ()
+    assert linted.lint[0] == "lint error 1 duplicate rule(s) found."
+    assert "Metric: MemoryLeak" in linted.lint
+    [unlinted] = pm.check_rules(pt, [path], lint="none")
+    assert unlinted.lint == ()
+    assert unlinted.rules == 3
+
+
+@real
+def test_check_results_keep_input_order_and_batch_agrees(
+    pt: pm.Promtool, write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    good = write("a/good.yml", LEAK_RULES)
+    bad = write("b/bad.yml", LEAK_RULES.replace("> 1", ">"))
+    empty = write("c/empty.yml", "")
+    files = [bad, good, empty, good]
+    results = pm.check_rules(pt, files)
+    assert [r.file for r in results] == [str(f) for f in files]
+    assert [(r.ok, r.rules) for r in results] == [(False, None), (True, 2), (True, 0), (True, 2)]
+    assert pm.check_rules_batch(pt, files) == results
+    # A missing file aborts a multi-file promtool run; the batch falls back to one per file.
+    with_missing = [*files, tmp_path / "missing.yml"]
+    assert pm.check_rules_batch(pt, with_missing) == pm.check_rules(pt, with_missing)
+
+
+# --- test rules (real promtool) ------------------------------------------------------------
+
+
+@real
+def test_passing_unit_test(pt: pm.Promtool, write: Callable[[str, str], Path]) -> None:
+    write("rules.yml", LEAK_RULES)
+    [result] = pm.test_rules(pt, [write("ok.test.yml", _leak_test(FIRING))])
+    assert result.ok
+    assert result.failures == ()
+    assert "SUCCESS" in result.output
+
+
+@real
+def test_failing_unit_test_is_parsed(pt: pm.Promtool, write: Callable[[str, str], Path]) -> None:
+    write("rules.yml", LEAK_RULES)
+    test_file = write("fail.test.yml", _leak_test("[]"))
+    [result] = pm.test_rules(pt, [test_file])
+    assert not result.ok
+    assert result.file == str(test_file)
+    [failure] = result.failures
+    assert failure.group == "leak-group"
+    assert (failure.alertname, failure.eval_time) == ("MemoryLeak", "15m")
+    assert failure.expr is None
+    assert "got:[" in failure.text
+    assert failure.text in result.output  # promtool's text kept verbatim
+
+
+@real
+def test_failing_expr_test_is_parsed(pt: pm.Promtool, write: Callable[[str, str], Path]) -> None:
+    write("rules.yml", LEAK_RULES)
+    test_file = _leak_test(FIRING) + textwrap.indent(
+        textwrap.dedent("""\
+        promql_expr_test:
+          - expr: job:mem:deriv10m
+            eval_time: 5m
+            exp_samples:
+              - labels: 'job:mem:deriv10m{job="api"}'
+                value: 3
+        """),
+        "    ",
+    )
+    [result] = pm.test_rules(pt, [write("expr.test.yml", test_file)])
+    [failure] = result.failures
+    assert (failure.expr, failure.eval_time, failure.alertname) == ("job:mem:deriv10m", "5m", None)
+    assert 'exp: {__name__="job:mem:deriv10m", job="api"} 3E+00' in failure.text
+
+
+@real
+def test_rule_evaluation_error_is_parsed(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    write("rules.yml", LEAK_RULES.replace("deriv(mem[10m]) > 1", "mem * on() mem > 0"))
+    test_file = _leak_test("[]").replace(
+        "values: '0+120x30'",
+        "values: '0+120x30'\n      - series: 'mem{job=\"db\"}'\n        values: '0+1x30'",
+    )
+    [result] = pm.test_rules(pt, [write("eval.test.yml", test_file)])
+    assert not result.ok
+    [failure] = result.failures
+    assert (failure.alertname, failure.eval_time) == ("MemoryLeak", "0s")
+    assert "many-to-many matching not allowed" in failure.text
+
+
+@real
+def test_rule_files_pattern_matching_nothing_fails(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    test_file = write("nomatch.test.yml", _leak_test("[]", rule_files="[nope.yml]"))
+    [result] = pm.test_rules(pt, [test_file])
+    assert not result.ok  # promtool itself says SUCCESS and exits 0
+    [failure] = result.failures
+    assert "no file match pattern" in failure.text
+    assert "nope.yml" in failure.text
+
+
+@real
+def test_invalid_test_file_keeps_promtool_text(
+    pt: pm.Promtool, write: Callable[[str, str], Path]
+) -> None:
+    write("rules.yml", LEAK_RULES)
+    [result] = pm.test_rules(pt, [write("bad.test.yml", _leak_test("[]") + "bogus: 1\n")])
+    assert not result.ok
+    [failure] = result.failures
+    assert failure.alertname is None
+    assert "field bogus not found" in failure.text
+
+
+@real
+def test_test_results_keep_input_order(pt: pm.Promtool, write: Callable[[str, str], Path]) -> None:
+    write("rules.yml", LEAK_RULES)
+    ok = write("ok.test.yml", _leak_test(FIRING))
+    fail = write("fail.test.yml", _leak_test("[]"))
+    results = pm.test_rules(pt, [fail, ok, fail, ok], jobs=2)
+    assert [(r.file, r.ok) for r in results] == [
+        (str(fail), False),
+        (str(ok), True),
+        (str(fail), False),
+        (str(ok), True),
+    ]
+
+
+# --- parsing without promtool --------------------------------------------------------------
+
+
+def test_parse_output_without_per_file_header() -> None:
+    """promtool >= 2.55 prints no `Unit Testing:` line."""
+    output = (
+        "  FAILED:\n"
+        "    alertname: A, time: 1h, \n        exp:[], \n        got:[]\n\n"
+        "    name: g2,\n    alertname: B, time: 16m59s, \n        exp:[], \n        got:[]\n\n\n"
+    )
+    result = pm.parse_test_output("t.yml", 1, output)
+    assert [(f.group, f.alertname, f.eval_time) for f in result.failures] == [
+        (None, "A", "1h"),
+        ("g2", "B", "16m59s"),
+    ]
+
+
+def test_parse_output_unknown_failure_keeps_raw_text() -> None:
+    result = pm.parse_test_output("t.yml", 1, "something new went wrong\n  details\n")
+    assert not result.ok
+    [failure] = result.failures
+    assert failure.text == "something new went wrong\n  details"
+    assert (failure.group, failure.alertname, failure.expr) == (None, None, None)
+
+
+def test_parse_output_failure_exit_without_output() -> None:
+    [failure] = pm.parse_test_output("t.yml", 2, "").failures
+    assert "exited 2" in failure.text
+
+
+def test_parse_expr_unquotes_go_string() -> None:
+    output = '  FAILED:\n    expr: "up{job=\\"a\\"}", time: 5m, err: boom\n'
+    [failure] = pm.parse_test_output("t.yml", 1, output).failures
+    assert failure.expr == 'up{job="a"}'
+
+
+# --- finding promtool: error paths ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("echo 'boom: no such flag' >&2\nexit 1", "exited 1: boom: no such flag"),
+        ("echo 'hello world'", "does not look like promtool: `--version` printed 'hello world'"),
+        ("echo 'prometheus, version 2.42.0 (branch: x)'", "does not look like promtool"),
+    ],
+)
+def test_broken_promtool_is_unusable(tmp_path: Path, body: str, expected: str) -> None:
+    fake = _fake(tmp_path / "promtool", body)
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.find_promtool(str(fake))
+    assert expected in str(info.value)
+    assert str(fake) in str(info.value)
+    assert "make bootstrap" in str(info.value)
+    assert info.value.exit_code == ExitCode.PROMTOOL
+
+
+def test_missing_path_is_unusable(tmp_path: Path) -> None:
+    with pytest.raises(PromtoolUnusable, match=r"nope does not exist.*make bootstrap"):
+        pm.find_promtool(str(tmp_path / "nope"))
+
+
+def test_non_executable_file_is_unusable(tmp_path: Path) -> None:
+    plain = tmp_path / "promtool"
+    plain.write_text("#!/bin/sh\necho promtool, version 2.42.0\n")
+    with pytest.raises(PromtoolUnusable, match="is not executable"):
+        pm.find_promtool(str(plain))
+
+
+def test_directory_is_unusable(tmp_path: Path) -> None:
+    with pytest.raises(PromtoolUnusable, match="is not a file"):
+        pm.find_promtool(str(tmp_path))
+
+
+def test_unrunnable_file_is_unusable(tmp_path: Path) -> None:
+    """Executable but not a program: the OSError becomes PromtoolUnusable."""
+    junk = tmp_path / "promtool"
+    junk.write_bytes(b"\x00\x01 not an executable format")
+    junk.chmod(0o755)
+    with pytest.raises(PromtoolUnusable, match="cannot run"):
+        pm.find_promtool(str(junk))
+
+
+def test_hanging_promtool_times_out(tmp_path: Path) -> None:
+    fake = _fake(tmp_path / "promtool", "exec sleep 30")
+    started = time.monotonic()
+    with pytest.raises(PromtoolUnusable, match=r"timed out after 0\.3s running `.*--version`"):
+        pm.find_promtool(str(fake), timeout=0.3)
+    assert time.monotonic() - started < 10  # the child was killed, not waited for
+
+
+def test_hanging_check_times_out(tmp_path: Path, write: Callable[[str, str], Path]) -> None:
+    fake = _fake(
+        tmp_path / "bin" / "promtool",
+        'if [ "$1" = --version ]; then echo "promtool, version 2.42.0"; exit 0; fi\nexec sleep 30',
+    )
+    pt = pm.find_promtool(str(fake))
+    with pytest.raises(PromtoolUnusable, match="timed out after 0.3s running"):
+        pm.check_rules(pt, [write("rules.yml", LEAK_RULES)], timeout=0.3)
+    with pytest.raises(PromtoolUnusable, match="timed out after 0.3s running"):
+        pm.test_rules(pt, [write("x.test.yml", _leak_test("[]"))], timeout=0.3)
+
+
+def test_results_are_ordered_even_when_a_later_file_finishes_first(
+    tmp_path: Path, write: Callable[[str, str], Path]
+) -> None:
+    fake = _fake(
+        tmp_path / "bin" / "promtool",
+        textwrap.dedent("""\
+        if [ "$1" = --version ]; then echo "promtool, version 2.42.0"; exit 0; fi
+        case "$4" in *slow*) sleep 0.5 ;; esac
+        echo "Checking $4"
+        echo "  SUCCESS: $(wc -l < "$4") rules found"
+        """),
+    )
+    pt = pm.find_promtool(str(fake))
+    slow, fast = write("slow.yml", "1\n"), write("fast.yml", "1\n2\n")
+    results = pm.check_rules(pt, [slow, fast])
+    assert [(r.file, r.rules) for r in results] == [(str(slow), 1), (str(fast), 2)]
+
+
+# --- finding promtool: search order --------------------------------------------------------
+
+
+@pytest.fixture
+def four_promtools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Working fakes for each search step, each reporting a different version."""
+    fakes = {
+        "explicit": _fake_version(tmp_path / "explicit" / "promtool", "1.0.0"),
+        "env": _fake_version(tmp_path / "env" / "promtool", "2.0.0"),
+        "path": _fake_version(tmp_path / "path" / "promtool", "3.0.0"),
+        "tools": _fake_version(tmp_path / "tools" / "promtool", "4.0.0"),
+    }
+    monkeypatch.setenv("PROMTOOL", str(fakes["env"]))
+    monkeypatch.setenv("PATH", str(fakes["path"].parent))
+    monkeypatch.setattr(pm, "TOOLS_PROMTOOL", fakes["tools"])
+    return fakes
+
+
+def test_explicit_beats_everything(four_promtools: dict[str, Path]) -> None:
+    assert pm.find_promtool(str(four_promtools["explicit"])).version == (1, 0, 0)
+
+
+def test_env_beats_path(four_promtools: dict[str, Path]) -> None:
+    found = pm.find_promtool()
+    assert found.version == (2, 0, 0)
+    assert found.path == str(four_promtools["env"])
+
+
+def test_path_beats_tools_folder(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMTOOL")
+    assert pm.find_promtool().version == (3, 0, 0)
+
+
+def test_tools_folder_is_last(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PROMTOOL")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert pm.find_promtool().version == (4, 0, 0)
+
+
+def test_empty_env_counts_as_unset(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMTOOL", "")
+    assert pm.find_promtool().version == (3, 0, 0)
+
+
+def test_bare_explicit_name_is_looked_up_on_path(four_promtools: dict[str, Path]) -> None:
+    assert pm.find_promtool("promtool").version == (3, 0, 0)
+
+
+def test_broken_env_is_an_error_not_a_fallback(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROMTOOL", str(tmp_path / "gone" / "promtool"))
+    with pytest.raises(PromtoolUnusable, match=r"PROMTOOL=.*gone/promtool is unusable"):
+        pm.find_promtool()
+
+
+def test_broken_path_promtool_falls_back_to_tools_folder(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMTOOL")
+    _fake(four_promtools["path"], "exit 1")
+    assert pm.find_promtool().version == (4, 0, 0)
+
+
+def test_nothing_found_says_what_was_tried(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("PROMTOOL")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    missing = tmp_path / "no-tools" / "promtool"
+    monkeypatch.setattr(pm, "TOOLS_PROMTOOL", missing)
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.find_promtool()
+    message = str(info.value)
+    for part in ("PROMTOOL is not set", "no `promtool` on PATH", str(missing), "make bootstrap"):
+        assert part in message
