@@ -90,9 +90,50 @@ def validate(inventory: Path) -> None:
     click.echo(f"{inventory}: {len(loaded.plans)} services, valid")
 
 
+@cli.command("test")
+@inventory_arg
+@out_opt
+@click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
+              help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
+def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
+    """Prove the rules in --out: promtool check rules, then every generated promtool test.
+
+    Prints one line per service and alert family, and promtool's own text for every failure.
+
+    \b
+    Example:
+      rulegen generate examples/otel-demo/inventory.yaml && \\
+        rulegen test examples/otel-demo/inventory.yaml
+    """
+    from rulegen import promtool
+    from rulegen.loader import load_inventory
+    from rulegen.prove import prove
+
+    load_inventory(inventory)  # an invalid inventory is exit 2, before promtool is needed
+    pt = promtool.find_promtool(promtool_path)
+    proof = prove(out, pt)
+    for c in proof.checks:
+        if not c.ok or c.lint:
+            click.echo(f"{c.file}: promtool check rules failed:", err=True)
+            for line in (*c.errors, *c.lint):
+                click.echo(f"  {line}", err=True)
+    for s in proof.services:
+        name = Path(s.rules_file).stem
+        status = "ok" if s.ok else f"FAILED ({len(s.failures)} failing)"
+        click.echo(f"{name}: {s.cases} cases {status}")
+        for f in s.failures:
+            click.echo(f.text, err=True)
+    _emit_problems(proof.problems)
+    verdict = "passed" if proof.ok else "FAILED"
+    click.echo(f"{len(proof.services)} services, {proof.cases} cases, promtool "
+               f"{'.'.join(map(str, pt.version))}: {verdict}")
+    if not proof.ok:
+        raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     try:
-        cli.main(args=argv, prog_name="rulegen", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="rulegen", standalone_mode=False)
     except UserError as exc:
         _emit_problems(exc.problems)
         if not exc.problems or str(exc) not in {str(p) for p in exc.problems}:
@@ -113,4 +154,5 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo("rulegen: internal error (this is a bug in rulegen; please report it)",
                    err=True)
         sys.exit(ExitCode.INTERNAL)
-    sys.exit(ExitCode.OK)
+    # With standalone_mode=False click returns the code of a `raise Exit(code)` instead.
+    sys.exit(rc if isinstance(rc, int) else ExitCode.OK)
