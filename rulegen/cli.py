@@ -131,6 +131,24 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
 
 
+@cli.command()
+def schema() -> None:
+    """Print the inventory's JSON Schema (from the same model the loader validates with).
+
+    Point your editor at it with a modeline on the inventory's first line:
+    `# yaml-language-server: $schema=docs/inventory.schema.json`
+
+    \b
+    Example:
+      rulegen schema > docs/inventory.schema.json
+    """
+    import json
+
+    from rulegen.inventory import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     try:
         rc = cli.main(args=argv, prog_name="rulegen", standalone_mode=False)
