@@ -19,6 +19,7 @@ except AttributeError:  # pragma: no cover - wheels ship libyaml
     _Loader = yaml.SafeLoader
 
 Path = tuple[str | int, ...]
+_STR = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -76,13 +77,15 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
+            return node.value
         return self.constructor.construct_object(node, deep=True)
 
     def build_scalar_key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             self.problems.append(Problem(self.loc.path, *_mark(node), "a key must be a plain value"))
             return f"<complex key at line {node.start_mark.line + 1}>"
-        key = self.constructor.construct_object(node)
+        key = node.value if node.tag == _STR else self.constructor.construct_object(node)
         return key if isinstance(key, str | int | float | bool) or key is None else str(key)
 
 

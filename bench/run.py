@@ -1,0 +1,61 @@
+"""Benchmark `rulegen generate` (and, when asked, `rulegen check`) over growing inventories.
+
+Run with `make bench` (or `python bench/run.py [--sizes 1000,5000,10000] [--repeat 3]`).
+Prints a Markdown table: wall time of the real CLI in a subprocess (median of --repeat runs,
+into an empty output directory), and the cost per service, to show the growth is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_inventory import inventory  # noqa: E402
+
+WORK = HERE / "out"
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - start
+
+
+def bench_generate(n: int, repeat: int) -> tuple[float, float]:
+    inv = WORK / f"inventory-{n}.yaml"
+    inv.write_text(inventory(n))
+    out = WORK / f"rules-{n}"
+    cold = []
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        cold.append(timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out",
+                           str(out)]))
+    warm = timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)])
+    return statistics.median(cold), warm
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="1000,2500,5000,10000")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    WORK.mkdir(exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    print("| services | generate, empty output (s) | generate, unchanged (s) | ms per service |")
+    print("|---:|---:|---:|---:|")
+    for n in sizes:
+        cold, warm = bench_generate(n, args.repeat)
+        print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
