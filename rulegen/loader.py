@@ -137,6 +137,7 @@ def load_inventory(path: str | FsPath) -> Loaded:
     raw_services = data.get("services")
     services: list[Service] = []
     indices: list[int] = []
+    top: Inventory | None
     try:
         top = Inventory.model_validate({**data, "services": []} if isinstance(
             raw_services, list) else data)
