@@ -131,6 +131,128 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
 
 
+FORMATS = ["auto", "text", "json", "junit", "github"]
+format_opt = click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
+                          show_default=True,
+                          help="Report format; auto is github under GitHub Actions, else text.")
+fail_on_opt = click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
+                           default="error", show_default=True,
+                           help="Lowest severity that makes the command exit 1.")
+
+
+def _report(problems: list[Problem], fmt: str, suite: str, checked: list[str]) -> None:
+    import os
+
+    from rulegen import report
+
+    chosen = report.pick_format(None if fmt == "auto" else fmt, os.environ, sys.stdout.isatty())
+    if chosen == "text":
+        text = report.format_text(problems, color=sys.stdout.isatty())
+    elif chosen == "json":
+        text = report.format_json(problems)
+    elif chosen == "junit":
+        text = report.format_junit(problems, suite, checked)
+    else:
+        text = report.format_github(problems)
+    if text:
+        click.echo(text.rstrip("\n"))
+
+
+def _verdict(problems: list[Problem], fail_on: str, what: str) -> None:
+    from rulegen.check import failing
+
+    counts = {s: sum(p.severity == s for p in problems) for s in Severity}
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in
+                        sorted(counts.items(), reverse=True) if n) or "no findings"
+    bad = failing(problems, Severity[fail_on.upper()])
+    click.echo(f"rulegen {what}: {summary}: {'FAILED' if bad else 'passed'}", err=True)
+    if bad:
+        raise click.exceptions.Exit(ExitCode.FINDINGS)
+
+
+@cli.command()
+@inventory_arg
+@click.argument("rule_files", nargs=-1, type=click.Path(dir_okay=False, exists=True,
+                                                          path_type=Path))
+@out_opt
+@templates_opt
+@format_opt
+@fail_on_opt
+@click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
+              help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
+def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: Path | None,
+          fmt: str, fail_on: str, promtool_path: str | None) -> None:
+    """The CI gate: is --out what INVENTORY produces, does it load, do its tests pass?
+
+    \b
+    Runs, reporting every finding:
+      1. inventory validation          (exit 2 when invalid)
+      2. drift: committed --out vs what the inventory produces now
+      3. promtool check rules, with its duplicate-rule lint
+      4. the generated promtool tests (leaking cases fire, healthy ones stay silent)
+      5. rulegen's own lint (docs/lint.md), also over RULE_FILES written by hand
+
+    \b
+    Example:
+      rulegen check examples/otel-demo/inventory.yaml --out rules_out --format junit > report.xml
+    """
+    from rulegen.check import run_check
+
+    run = run_check(inventory, out, templates=templates, extra_rule_files=list(rule_files),
+                    promtool_path=promtool_path)
+    _report(run.problems, fmt, "rulegen check", run.checked_files)
+    _verdict(run.problems, fail_on, "check")
+
+
+@cli.command("lint")
+@click.argument("rule_files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--inventory", "-i", type=click.Path(dir_okay=False, path_type=Path),
+              help="Inventory for the checks that need one (GC periods, selectors).")
+@format_opt
+@fail_on_opt
+def lint_cmd(rule_files: tuple[Path, ...], inventory: Path | None, fmt: str,
+             fail_on: str) -> None:
+    """Lint Prometheus rule files, generated or written by hand (checks: docs/lint.md).
+
+    \b
+    Example:
+      rulegen lint my-alerts.yml --inventory inventory.yaml --format json
+    """
+    from rulegen import lint
+    from rulegen.loader import load_inventory
+
+    context = lint.inventory_context(load_inventory(inventory)) if inventory else None
+    problems = lint.lint_files(rule_files, inventory_context=context)
+    _report(problems, fmt, "rulegen lint", [str(p) for p in rule_files])
+    _verdict(problems, fail_on, "lint")
+
+
+@cli.command()
+@inventory_arg
+@out_opt
+@templates_opt
+@click.option("--base", default="HEAD", show_default=True,
+              help="Git ref whose committed rule files are compared with the inventory now.")
+@click.option("--markdown", is_flag=True, help="Markdown, ready to paste as a PR comment.")
+def diff(inventory: Path, out: Path, templates: Path | None, base: str, markdown: bool) -> None:
+    """Show alerts added, removed and changed per service since a git ref.
+
+    Changes are semantic: thresholds, `for`, severity and routing labels, expressions and
+    annotations of each alert, identified by service and alert name.
+
+    \b
+    Example:
+      rulegen diff examples/otel-demo/inventory.yaml --base origin/main --markdown
+    """
+    from rulegen import diff as d
+    from rulegen.generate import compile_inventory
+
+    now = compile_inventory(inventory, out, templates).files
+    changes = d.compare(d.files_at(base, out), now)
+    click.echo(d.format_markdown(changes, base) if markdown else d.format_text(changes))
+
+
 @cli.command()
 def schema() -> None:
     """Print the inventory's JSON Schema (from the same model the loader validates with).

@@ -1,0 +1,106 @@
+"""`rulegen check`: the one gate CI runs before an alert change merges.
+
+In order, collecting every finding: inventory validation, drift between the committed output and
+what the inventory produces now, `promtool check rules` (with its duplicate lint), the generated
+promtool tests, and rulegen's own lint (also over hand-written rule files given as arguments).
+promtool and the own lint run at the same time: one is a subprocess, the other Python.
+"""
+
+from __future__ import annotations
+
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rulegen import lint, promtool
+from rulegen.errors import Problem, Severity
+from rulegen.generate import Output, compile_inventory
+from rulegen.prove import Proof, prove
+from rulegen.writer import read_tree
+
+
+@dataclass
+class CheckRun:
+    problems: list[Problem] = field(default_factory=list)
+    checked_files: list[str] = field(default_factory=list)
+    proof: Proof | None = None
+
+
+def drift(output: Output, out: Path, inventory: Path, templates: Path | None) -> list[Problem]:
+    """Committed files that differ from what the inventory produces now."""
+    fix = f"rulegen generate {shlex.quote(str(inventory))} --out {shlex.quote(str(out))}"
+    if templates:
+        fix += f" --templates {shlex.quote(str(templates))}"
+    committed = {p: b.decode("utf-8", "replace") for p, b in read_tree(out).items()}
+    problems = []
+    for rel in sorted(set(committed) | set(output.files)):
+        path = (out / rel).as_posix()
+        if rel not in committed:
+            problems.append(Problem(path, 0, 0, f"missing: the inventory produces {rel} but it "
+                                    f"is not in {out}/; run `{fix}`", "drift/missing"))
+        elif rel not in output.files:
+            problems.append(Problem(path, 0, 0, f"extra: no service of the inventory produces "
+                                    f"this file (removed without regenerating?); run `{fix}`",
+                                    "drift/extra"))
+        elif committed[rel] != output.files[rel]:
+            line = _first_difference(committed[rel], output.files[rel])
+            problems.append(Problem(path, line, 1, "stale or edited by hand: differs from what "
+                                    f"the inventory produces (first at line {line}); run `{fix}`",
+                                    "drift/stale"))
+    return problems
+
+
+def _first_difference(a: str, b: str) -> int:
+    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
+        if x != y:
+            return n
+    return min(len(a.splitlines()), len(b.splitlines())) + 1
+
+
+def _promtool_problems(proof: Proof) -> list[Problem]:
+    problems = []
+    for c in proof.checks:
+        for msg in c.errors:
+            problems.append(Problem(c.file, 0, 0, f"promtool check rules: {msg}", "promtool/check"))
+        for msg in c.lint:
+            problems.append(Problem(c.file, 0, 0, f"promtool lint: {msg}", "promtool/lint"))
+    for s in proof.services:
+        for f in s.failures:
+            what = f.alertname or f.expr or "test"
+            problems.append(Problem(s.test_file or s.rules_file, 0, 0,
+                                    f"generated test failed for {what}"
+                                    f"{' at ' + f.eval_time if f.eval_time else ''}"
+                                    f"{' in case ' + repr(f.group) if f.group else ''}:\n{f.text}",
+                                    "promtool/test"))
+    return problems + proof.problems
+
+
+def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
+              extra_rule_files: list[Path] | None = None,
+              promtool_path: str | None = None) -> CheckRun:
+    run = CheckRun()
+    output = compile_inventory(inventory, out, templates)  # InventoryError: exit 2
+    run.problems += output.warnings
+    run.problems += drift(output, out, inventory, templates)
+    pt = promtool.find_promtool(promtool_path)  # PromtoolUnusable: exit 3
+    rule_files = sorted(out.glob("rules/*/*.yml"))
+    extra = list(extra_rule_files or [])
+    run.checked_files = [str(p) for p in (*rule_files, *extra)]
+    context = lint.inventory_context(output.loaded)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
+        run.proof = prove(out, pt)
+        run.problems += _promtool_problems(run.proof)
+        run.problems += linted.result()
+    if extra:
+        run.problems += lint.lint_files(extra)
+        for c in promtool.check_rules(pt, [str(p) for p in extra]):
+            run.problems += [Problem(c.file, 0, 0, f"promtool check rules: {m}", "promtool/check")
+                             for m in c.errors]
+    run.problems.sort()
+    return run
+
+
+def failing(problems: list[Problem], fail_on: Severity) -> bool:
+    return any(p.severity >= fail_on for p in problems)

@@ -1,0 +1,49 @@
+"""`rulegen diff`: a threshold change in the inventory is one changed alert."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import EXAMPLE
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+def test_threshold_change_is_one_changed_alert(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(EXAMPLE, tmp_path / "inventory.yaml")
+    assert rulegen("generate", "inventory.yaml").code == 0
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    assert rulegen("diff", "inventory.yaml").stdout.strip() == "no alert changes"
+
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inv.read_text().replace("threshold: 2MiB/h", "threshold: 3MiB/h"))
+    r = rulegen("diff", "inventory.yaml", "--base", "HEAD")
+    assert r.code == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("~ checkout: MemoryLeakSuspected changed: threshold 2097152 → "
+                               "3145728")
+
+    md = rulegen("diff", "inventory.yaml", "--markdown").stdout
+    assert "0 added, 0 removed, 1 changed" in md
+    assert "| checkout | MemoryLeakSuspected | changed | threshold 2097152 → 3145728" in md
+
+
+def test_removed_service_shows_removed_alerts(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+    shutil.copy(EXAMPLE, tmp_path / "inventory.yaml")
+    assert rulegen("generate", "inventory.yaml").code == 0
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    inv = tmp_path / "inventory.yaml"
+    text = inv.read_text()
+    inv.write_text(text[:text.index("  - name: shipping")])
+    lines = rulegen("diff", "inventory.yaml").stdout.strip().splitlines()
+    assert lines and all(ln.startswith("- shipping: ") and ln.endswith("removed") for ln in lines)
