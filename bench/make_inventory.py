@@ -16,8 +16,8 @@ LIMITS = [
 ]
 
 
-def inventory(n: int) -> str:
-    lines = ["version: 1", "defaults:", "  owner: platform", "  labels: {environment: bench}",
+def inventory(n: int, tests: bool = True) -> str:
+    lines = ["version: 1", f"output: {{tests: {str(tests).lower()}}}", "defaults:", "  owner: platform", "  labels: {environment: bench}",
              "services:"]
     for i in range(n):
         runtime, convention = RUNTIMES[i % len(RUNTIMES)]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rulegen.errors import Problem
-from rulegen.loader import Loaded, load_inventory
+from rulegen.errors import InventoryError, Problem, Severity
+from rulegen.loader import Loaded, load_text, read_inventory
 from rulegen.model import ServicePlan
 from rulegen.render import Renderer
+from rulegen.testgen import test_file, test_path
 
 
 @dataclass(frozen=True)
@@ -29,38 +31,154 @@ def rules_path(runtime: str, service: str) -> str:
 
 def compile_inventory(inventory: str | Path, out: str | Path,
                       templates: str | Path | None = None) -> Output:
-    loaded = load_inventory(inventory)
+    """Load, validate, plan and render INVENTORY; nothing is written."""
+    text = read_inventory(inventory)
     # The header names the inventory relative to the output's parent, so the bytes do not
     # depend on the directory rulegen was run from.
     source = Path(os.path.relpath(Path(inventory).resolve(), Path(out).resolve().parent))
-    renderer = Renderer(templates)
-    texts = _render_all(renderer, loaded.plans, source.as_posix())
-    files = {rules_path(p.runtime, p.name): t for p, t in zip(loaded.plans, texts, strict=True)}
+    job = _Job(text, str(inventory), source.as_posix(), templates)
+    split = split_services(text) if _workers() > 1 else None
+    if split is None:
+        loaded, files = job.run(text)
+        return Output(loaded, dict(sorted(files.items())))
+    return _compile_parallel(job, *split)
+
+
+@dataclass(frozen=True)
+class _Job:
+    text: str
+    path: str
+    source: str
+    templates: str | Path | None
+
+    def run(self, text: str) -> tuple[Loaded, dict[str, str]]:
+        loaded = load_text(text, self.path)
+        renderer = Renderer(self.templates)
+        files: dict[str, str] = {}
+        output = loaded.inventory.output if loaded.inventory else None
+        with_tests = output.tests if output else True
+        for plan in loaded.plans:
+            rules_rel = rules_path(plan.runtime, plan.name)
+            rules = renderer.rule_file(plan, self.source)
+            files[rules_rel] = rules
+            if with_tests:
+                files[test_path(plan.runtime, plan.name)] = test_file(  # its promtool tests
+                    plan, rules, f"../../{rules_rel}", self.source, renderer.env)
+        return loaded, files
+
+
+# Large inventories are compiled in chunks of services, one process per core: YAML parsing,
+# validation and rendering are all per service. Each chunk's text keeps the header (defaults)
+# and blanks every line of other services, so line numbers in messages stay exact.
+_PARALLEL_FROM = 1000
+_ITEM = re.compile(r"^( *)- ")
+_job: _Job | None = None
+
+
+def _workers() -> int:
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    return min(os.cpu_count() or 1, 8)
+
+
+def split_services(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
+    """Chunk texts of the `services:` list and each service's line range, or None when the text is not a plain block list
+    (anchors, several documents, flow style) or too small to be worth it."""
+    if re.search(r"(^|[\s\[{,])[&*][A-Za-z0-9_]", text) or re.search(r"^(---|\.\.\.)", text, re.M):
+        return None
+    lines = text.split("\n")
+    try:
+        start = next(i for i, ln in enumerate(lines) if re.match(r"^services:\s*(#.*)?$", ln))
+    except StopIteration:
+        return None
+    items: list[int] = []
+    end = len(lines)
+    indent: str | None = None
+    for i in range(start + 1, len(lines)):
+        ln = lines[i]
+        if not ln.strip() or ln.lstrip().startswith("#"):
+            continue
+        m = _ITEM.match(ln)
+        if indent is None:
+            if not m:
+                return None
+            indent = m.group(1)
+        if m and m.group(1) == indent:
+            items.append(i)
+        elif not ln.startswith(" ") and not (indent == "" and ln.startswith("- ")):
+            end = i  # the next top-level key
+            break
+    if len(items) < _PARALLEL_FROM:
+        return None
+    n = _workers() * 2
+    size = -(-len(items) // n)
+    bounds = [(items[k], items[k + size] if k + size < len(items) else end)
+              for k in range(0, len(items), size)]
+    chunks = []
+    for lo, hi in bounds:
+        chunk = [ln if (i <= start or i >= end or lo <= i < hi) else ""
+                 for i, ln in enumerate(lines)]
+        chunks.append("\n".join(chunk))
+    return chunks, list(zip(items, [*items[1:], end], strict=True))
+
+
+def _run_chunk(text: str) -> tuple[Loaded | InventoryError, dict[str, str]]:
+    assert _job is not None
+    try:
+        return _job.run(text)
+    except InventoryError as exc:
+        return exc, {}
+
+
+def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]) -> Output:
+    global _job
+    _job = job
+    try:
+        with mp.get_context("fork").Pool(_workers()) as pool:
+            results = pool.map(_run_chunk, chunks)
+    finally:
+        _job = None
+    problems: set[Problem] = set()
+    plans: list[ServicePlan] = []
+    warnings: set[Problem] = set()
+    files: dict[str, str] = {}
+    for loaded, part in results:
+        if isinstance(loaded, InventoryError):
+            problems.update(loaded.problems)
+            continue
+        plans += loaded.plans
+        warnings.update(loaded.warnings)
+        files.update(part)
+    problems.update(_duplicates(job, items))
+    if problems:
+        errors = sorted(problems | warnings)
+        n = sum(p.severity == Severity.ERROR for p in errors)
+        raise InventoryError(f"{job.path}: invalid inventory ({n} problem{'s' if n != 1 else ''});"
+                             " nothing was written", errors)
+    loaded = Loaded(job.path, None, plans, sorted(warnings), None)
     return Output(loaded, dict(sorted(files.items())))
 
 
-# Rendering is CPU-bound and per service independent: large inventories use every core.
-# Workers are forked so they inherit the plans instead of receiving them pickled.
-_PARALLEL_FROM = 400
-_job: tuple[Renderer, list[ServicePlan], str] | None = None
+_NAME = re.compile(r"^(\s*-?\s*)name:\s*(['\"]?)([^'\"#]*?)\2\s*(#.*)?$")
 
 
-def _render_chunk(bounds: tuple[int, int]) -> list[str]:
-    assert _job is not None
-    renderer, plans, source = _job
-    return [renderer.rule_file(p, source) for p in plans[bounds[0]:bounds[1]]]
-
-
-def _render_all(renderer: Renderer, plans: list[ServicePlan], source: str) -> list[str]:
-    global _job
-    workers = min(os.cpu_count() or 1, 8)
-    if len(plans) < _PARALLEL_FROM or workers < 2 or "fork" not in mp.get_all_start_methods():
-        return [renderer.rule_file(p, source) for p in plans]
-    _job = (renderer, plans, source)
-    try:
-        size = -(-len(plans) // (workers * 4))
-        chunks = [(i, min(i + size, len(plans))) for i in range(0, len(plans), size)]
-        with mp.get_context("fork").Pool(workers) as pool:
-            return [text for part in pool.map(_render_chunk, chunks) for text in part]
-    finally:
-        _job = None
+def _duplicates(job: _Job, items: list[tuple[int, int]]) -> list[Problem]:
+    """Duplicate names across chunks, worded and placed exactly as the loader does."""
+    lines = job.text.split("\n")
+    first: dict[str, int] = {}
+    out = []
+    for lo, hi in items:
+        indent = len(lines[lo]) - len(lines[lo].lstrip(" -"))
+        for i in range(lo, hi):
+            m = _NAME.match(lines[i])
+            if m and len(m.group(1)) == indent:
+                name, col = m.group(3), m.end(1) + len("name:") + 1
+                col += len(lines[i][col - 1:]) - len(lines[i][col - 1:].lstrip())
+                if name in first:
+                    out.append(Problem(job.path, i + 1, col, f"duplicate service {name!r} "
+                                       f"(first defined on line {first[name]}); service names "
+                                       "must be unique"))
+                else:
+                    first[name] = lo + 1
+                break
+    return out

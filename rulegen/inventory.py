@@ -124,8 +124,14 @@ class Service(Strict):
     alerts: Alerts | None = None
 
 
+class OutputSettings(Strict):
+    tests: bool = Field(True, description=(
+        "write a promtool test file per service next to its rules (tests/<runtime>/...)"))
+
+
 class Inventory(Strict):
     version: Literal[1] = 1
+    output: OutputSettings | None = None
     defaults: Defaults | None = None
     services: list[Service]
 

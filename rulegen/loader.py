@@ -21,10 +21,10 @@ from rulegen.yamlpos import Located
 @dataclass(frozen=True)
 class Loaded:
     path: str
-    inventory: Inventory
+    inventory: Inventory | None  # None when compiled in parallel chunks
     plans: list[ServicePlan]
     warnings: list[Problem]
-    located: Located
+    located: Located | None
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -117,13 +117,20 @@ def _summary(shown: str, problems: list[Problem]) -> str:
 
 def load_inventory(path: str | FsPath) -> Loaded:
     """Load and validate; raise InventoryError with every problem found."""
-    shown = str(path)
+    return load_text(read_inventory(path), str(path))
+
+
+def read_inventory(path: str | FsPath) -> str:
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
+        return FsPath(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InventoryError(f"{shown}: no such inventory file") from None
+        raise InventoryError(f"{path}: no such inventory file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{shown}: cannot read the inventory: {exc}") from None
+        raise InventoryError(f"{path}: cannot read the inventory: {exc}") from None
+
+
+def load_text(text: str, shown: str) -> Loaded:
+    """Validate inventory text that came from the file `shown` (used in messages)."""
     located, problems = yamlpos.load(text, shown)
     if problems and any(p.check == "yaml" for p in problems) and located.data is None:
         raise InventoryError(_summary(shown, problems), problems)
