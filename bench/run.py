@@ -29,10 +29,10 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def bench_generate(n: int, repeat: int) -> tuple[float, float]:
-    inv = WORK / f"inventory-{n}.yaml"
-    inv.write_text(inventory(n))
-    out = WORK / f"rules-{n}"
+def bench_generate(n: int, repeat: int, tests: bool = False) -> tuple[float, float]:
+    inv = WORK / f"inventory-{n}-{'tests' if tests else 'rules'}.yaml"
+    inv.write_text(inventory(n, tests=tests))
+    out = WORK / f"rules-{n}-{'tests' if tests else 'rules'}"
     cold = []
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
@@ -46,14 +46,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="1000,2500,5000,10000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tests-sizes", default="250,1000",
+                    help="sizes to time with generated promtool tests (output: {tests: true})")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    print("\nRules only (`output: {tests: false}`):\n")
     print("| services | generate, empty output (s) | generate, unchanged (s) | ms per service |")
     print("|---:|---:|---:|---:|")
     for n in sizes:
         cold, warm = bench_generate(n, args.repeat)
+        print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} |", flush=True)
+    print("\nRules and their generated promtool tests (the default):\n")
+    print("| services | generate, empty output (s) | generate, unchanged (s) | ms per service |")
+    print("|---:|---:|---:|---:|")
+    for n in [int(s) for s in args.tests_sizes.split(",") if s]:
+        cold, warm = bench_generate(n, args.repeat, tests=True)
         print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} |", flush=True)
 
 

@@ -9,6 +9,7 @@ promtool and the own lint run at the same time: one is a subprocess, the other P
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,13 @@ class CheckRun:
     proof: Proof | None = None
 
 
-def drift(output: Output, out: Path, inventory: Path, templates: Path | None) -> list[Problem]:
+def drift(output: Output, out: Path, inventory: Path, templates: Path | None,
+          targets: Sequence[str] = ()) -> list[Problem]:
     """Committed files that differ from what the inventory produces now."""
     fix = f"rulegen generate {shlex.quote(str(inventory))} --out {shlex.quote(str(out))}"
     if templates:
         fix += f" --templates {shlex.quote(str(templates))}"
+    fix += "".join(f" --target {t}" for t in targets)
     committed = {p: b.decode("utf-8", "replace") for p, b in read_tree(out).items()}
     problems = []
     for rel in sorted(set(committed) | set(output.files)):
@@ -78,11 +81,13 @@ def _promtool_problems(proof: Proof) -> list[Problem]:
 
 def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
               extra_rule_files: list[Path] | None = None,
-              promtool_path: str | None = None) -> CheckRun:
+              promtool_path: str | None = None,
+              targets: Sequence[str] = (),
+              progress: Callable[[int, int], None] | None = None) -> CheckRun:
     run = CheckRun()
-    output = compile_inventory(inventory, out, templates)  # InventoryError: exit 2
+    output = compile_inventory(inventory, out, templates, targets)  # InventoryError: exit 2
     run.problems += output.warnings
-    run.problems += drift(output, out, inventory, templates)
+    run.problems += drift(output, out, inventory, templates, targets)
     pt = promtool.find_promtool(promtool_path)  # PromtoolUnusable: exit 3
     rule_files = sorted(out.glob("rules/*/*.yml"))
     extra = list(extra_rule_files or [])
@@ -90,7 +95,7 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
     context = lint.inventory_context(output.loaded)
     with ThreadPoolExecutor(max_workers=1) as pool:
         linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
-        run.proof = prove(out, pt)
+        run.proof = prove(out, pt, progress=progress)
         run.problems += _promtool_problems(run.proof)
         run.problems += linted.result()
     if extra:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,8 +13,20 @@ import click
 
 from rulegen import __version__
 from rulegen.errors import ExitCode, Problem, Severity, UserError
+from rulegen.targets import TARGETS
 
 DEFAULT_OUT = "rules_out"
+
+
+def progress_printer() -> Callable[[int, int], None] | None:
+    """A one-line progress counter on an interactive terminal; nothing in CI or in a pipe."""
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\rproving: {done}/{total} test files", nl=done == total, err=True)
+
+    return show
 
 
 def _emit_problems(problems: list[Problem]) -> None:
@@ -49,23 +63,29 @@ out_opt = click.option("--out", "-o", default=DEFAULT_OUT, show_default=True,
 templates_opt = click.option("--templates", "-t", default=None,
                              type=click.Path(file_okay=False, exists=True, path_type=Path),
                              help="Folder of templates that override the built-in ones by name.")
+target_opt = click.option("--target", "targets", multiple=True, type=click.Choice(TARGETS),
+                          help="Output target, repeatable; overrides output.targets of the "
+                               "inventory. prometheus (rules/) is always written.")
 
 
 @cli.command()
 @inventory_arg
 @out_opt
 @templates_opt
-def generate(inventory: Path, out: Path, templates: Path | None) -> None:
+@target_opt
+def generate(inventory: Path, out: Path, templates: Path | None,
+             targets: tuple[str, ...]) -> None:
     """Write rule files for every service of INVENTORY into --out.
 
     \b
     Example:
       rulegen generate examples/otel-demo/inventory.yaml --out rules_out
+      rulegen generate inventory.yaml --target prometheus --target operator
     """
     from rulegen.generate import compile_inventory
     from rulegen.writer import write_tree
 
-    output = compile_inventory(inventory, out, templates)
+    output = compile_inventory(inventory, out, templates, targets)
     _emit_problems(output.warnings)
     changed = write_tree(out, output.files)
     n_alerts = sum(len(p.alerts) for p in output.loaded.plans)
@@ -111,7 +131,7 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
 
     load_inventory(inventory)  # an invalid inventory is exit 2, before promtool is needed
     pt = promtool.find_promtool(promtool_path)
-    proof = prove(out, pt)
+    proof = prove(out, pt, progress=progress_printer())
     for c in proof.checks:
         if not c.ok or c.lint:
             click.echo(f"{c.file}: promtool check rules failed:", err=True)
@@ -141,8 +161,6 @@ fail_on_opt = click.option("--fail-on", type=click.Choice(["info", "warning", "e
 
 
 def _report(problems: list[Problem], fmt: str, suite: str, checked: list[str]) -> None:
-    import os
-
     from rulegen import report
 
     chosen = report.pick_format(None if fmt == "auto" else fmt, os.environ, sys.stdout.isatty())
@@ -176,12 +194,13 @@ def _verdict(problems: list[Problem], fail_on: str, what: str) -> None:
                                                           path_type=Path))
 @out_opt
 @templates_opt
+@target_opt
 @format_opt
 @fail_on_opt
 @click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
               help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
 def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: Path | None,
-          fmt: str, fail_on: str, promtool_path: str | None) -> None:
+          targets: tuple[str, ...], fmt: str, fail_on: str, promtool_path: str | None) -> None:
     """The CI gate: is --out what INVENTORY produces, does it load, do its tests pass?
 
     \b
@@ -199,7 +218,7 @@ def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: P
     from rulegen.check import run_check
 
     run = run_check(inventory, out, templates=templates, extra_rule_files=list(rule_files),
-                    promtool_path=promtool_path)
+                    promtool_path=promtool_path, targets=targets, progress=progress_printer())
     _report(run.problems, fmt, "rulegen check", run.checked_files)
     _verdict(run.problems, fail_on, "check")
 

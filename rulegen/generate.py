@@ -5,10 +5,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rulegen import targets as tg
 from rulegen.errors import InventoryError, Problem, Severity
+from rulegen.inventory import Inventory, OutputSettings
 from rulegen.loader import Loaded, load_text, read_inventory
 from rulegen.model import ServicePlan
 from rulegen.render import Renderer
@@ -29,19 +32,35 @@ def rules_path(runtime: str, service: str) -> str:
     return f"rules/{runtime}/{service}.yml"
 
 
+# `--target` of `rulegen check` reaches compile_inventory through run_check this way.
 def compile_inventory(inventory: str | Path, out: str | Path,
-                      templates: str | Path | None = None) -> Output:
-    """Load, validate, plan and render INVENTORY; nothing is written."""
+                      templates: str | Path | None = None,
+                      targets: Sequence[str] | None = None) -> Output:
+    """Load, validate, plan and render INVENTORY; nothing is written. `targets` overrides the
+    inventory's `output.targets`."""
     text = read_inventory(inventory)
     # The header names the inventory relative to the output's parent, so the bytes do not
     # depend on the directory rulegen was run from.
     source = Path(os.path.relpath(Path(inventory).resolve(), Path(out).resolve().parent))
-    job = _Job(text, str(inventory), source.as_posix(), templates)
+    override = tuple(targets) if targets else None
+    job = _Job(text, str(inventory), source.as_posix(), templates, override)
     split = split_services(text) if _workers() > 1 else None
     if split is None:
         loaded, files = job.run(text)
-        return Output(loaded, dict(sorted(files.items())))
+        return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None)
     return _compile_parallel(job, *split)
+
+
+def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
+            settings: OutputSettings | None) -> Output:
+    """Add the targets that aggregate across services (mimir): a pure function of the plain
+    rule files, so it runs once after the chunks are merged."""
+    if "mimir" in tg.chosen(settings, job.targets):
+        files.update(tg.mimir_files(
+            ((p, path, files[path]) for p in loaded.plans
+             for path in [rules_path(p.runtime, p.name)]),
+            settings.mimir if settings else None, job.source))
+    return Output(loaded, dict(sorted(files.items())))
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class _Job:
     path: str
     source: str
     templates: str | Path | None
+    targets: tuple[str, ...] | None = None  # --target: overrides output.targets
 
     def run(self, text: str) -> tuple[Loaded, dict[str, str]]:
         loaded = load_text(text, self.path)
@@ -57,10 +77,14 @@ class _Job:
         files: dict[str, str] = {}
         output = loaded.inventory.output if loaded.inventory else None
         with_tests = output.tests if output else True
+        operator = "operator" in tg.chosen(output, self.targets)
         for plan in loaded.plans:
             rules_rel = rules_path(plan.runtime, plan.name)
             rules = renderer.rule_file(plan, self.source)
             files[rules_rel] = rules
+            if operator:
+                files[tg.operator_path(plan.runtime, plan.name)] = tg.operator_file(
+                    rules, plan.name, output.operator if output else None, rules_rel)
             if with_tests:
                 files[test_path(plan.runtime, plan.name)] = test_file(  # its promtool tests
                     plan, rules, f"../../{rules_rel}", self.source, renderer.env)
@@ -125,9 +149,14 @@ def split_services(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
 def _run_chunk(text: str) -> tuple[Loaded | InventoryError, dict[str, str]]:
     assert _job is not None
     try:
-        return _job.run(text)
+        loaded, files = _job.run(text)
     except InventoryError as exc:
         return exc, {}
+    # Send back only what the parent merges: positions and models would double the run time
+    # in pickling alone.
+    output = loaded.inventory.output if loaded.inventory else None
+    light = Inventory(services=[], output=output)
+    return Loaded(loaded.path, light, loaded.plans, loaded.warnings, None), files
 
 
 def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]) -> Output:
@@ -142,10 +171,13 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
     plans: list[ServicePlan] = []
     warnings: set[Problem] = set()
     files: dict[str, str] = {}
+    settings: OutputSettings | None = None
     for loaded, part in results:
         if isinstance(loaded, InventoryError):
             problems.update(loaded.problems)
             continue
+        if loaded.inventory:  # every chunk carries the same header, output: included
+            settings = loaded.inventory.output
         plans += loaded.plans
         warnings.update(loaded.warnings)
         files.update(part)
@@ -156,7 +188,7 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
         raise InventoryError(f"{job.path}: invalid inventory ({n} problem{'s' if n != 1 else ''});"
                              " nothing was written", errors)
     loaded = Loaded(job.path, None, plans, sorted(warnings), None)
-    return Output(loaded, dict(sorted(files.items())))
+    return _finish(job, loaded, files, settings)
 
 
 _NAME = re.compile(r"^(\s*-?\s*)name:\s*(['\"]?)([^'\"#]*?)\2\s*(#.*)?$")

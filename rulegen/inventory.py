@@ -124,9 +124,45 @@ class Service(Strict):
     alerts: Alerts | None = None
 
 
+# Kubernetes object metadata (apimachinery validation): a namespace is a DNS-1123 label; a label
+# key an optional DNS-1123 subdomain prefix and `/` before a name of at most 63 characters; a
+# label value at most 63 characters, alphanumeric at both ends.
+K8S_NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+K8S_LABEL_KEY = (r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/)?"
+                 r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+K8S_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+
+Target = Literal["prometheus", "operator", "mimir"]
+
+
+class OperatorSettings(Strict):
+    """metadata of the PrometheusRule objects of the `operator` target."""
+
+    namespace: Annotated[str, Field(pattern=K8S_NAMESPACE)] | None = Field(None, description=(
+        "metadata.namespace of every PrometheusRule; omitted: the namespace they are applied to"))
+    labels: dict[Annotated[str, Field(pattern=K8S_LABEL_KEY, max_length=317)],
+                 Annotated[str, Field(pattern=K8S_LABEL_VALUE)]] | None = Field(
+        None, description=("metadata.labels of every PrometheusRule, e.g. {release: "
+                           "kube-prometheus-stack}: what the Prometheus ruleSelector matches"))
+
+
+class MimirSettings(Strict):
+    """Ruler namespaces of the `mimir` target."""
+
+    namespace: Annotated[str, Field(min_length=1)] | None = Field(None, description=(
+        "put every group in this one ruler namespace; omitted: one namespace per owner"))
+
+
 class OutputSettings(Strict):
     tests: bool = Field(True, description=(
         "write a promtool test file per service next to its rules (tests/<runtime>/...)"))
+    targets: list[Target] = Field(["prometheus"], description=(
+        "what to write besides the tests: prometheus = rules/<runtime>/<service>.yml (Prometheus, "
+        "Thanos Ruler; always written, the tests use them), operator = a PrometheusRule per "
+        "service (operator/<runtime>/<service>.yaml), mimir = Mimir/Cortex ruler namespace files "
+        "for mimirtool rules load (mimir/<namespace>.yml); `rulegen generate --target` overrides"))
+    operator: OperatorSettings | None = Field(None, description="settings of the operator target")
+    mimir: MimirSettings | None = Field(None, description="settings of the mimir target")
 
 
 class Inventory(Strict):

@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -323,13 +324,22 @@ def test_rules(
     *,
     timeout: float = 300.0,
     jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[TestResult]:
     """`promtool test rules` on each test file: one process per file, `jobs` (default: CPU
-    count) at a time. One result per file, in input order."""
+    count) at a time. One result per file, in input order. `progress(done, total)` is called
+    after each file (from worker threads, serialised)."""
+    done = [0]
+    lock = threading.Lock()
 
     def one(file: str) -> TestResult:
         run = _run([pt.path, "test", "rules", file], timeout, merge_output=True)
-        return parse_test_output(file, run.code, run.stdout)
+        result = parse_test_output(file, run.code, run.stdout)
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(done[0], len(files))
+        return result
 
     return _parallel(one, [str(f) for f in files], jobs)
 

@@ -5,6 +5,7 @@ Returns findings as values; the CLI prints them. promtool's own failure text is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class ServiceResult:
 
 @dataclass
 class Proof:
-    promtool: promtool.Promtool
+    tool: promtool.Promtool
     checks: list[promtool.CheckResult] = field(default_factory=list)
     services: list[ServiceResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -50,7 +51,8 @@ def _count_cases(text: str) -> int:
                for t in data.get("tests", []) or [])
 
 
-def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True) -> Proof:
+def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
+          progress: Callable[[int, int], None] | None = None) -> Proof:
     rules = sorted(out.glob("rules/*/*.yml"))
     tests = sorted(out.glob("tests/*/*.yml"))
     proof = Proof(pt)
@@ -64,8 +66,8 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True) -> Proof:
     proof.problems += problems
     if not run_tests:
         return proof
-    results = {r.file: r for r in promtool.test_rules(pt, [str(p) for p in tests])} if tests \
-        else {}
+    results = {r.file: r for r in promtool.test_rules(pt, [str(p) for p in tests],
+                                                       progress=progress)} if tests else {}
     for rule in rules:
         rel = rule.relative_to(out / "rules").as_posix()
         test = by_stem.get(rel)
@@ -81,8 +83,10 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True) -> Proof:
 
 def _verify(out: Path, rules: list[Path], tests: list[Path]) -> list[Problem]:
     """promtool passes a test that names an absent alert or a missing rule file: refuse both."""
-    try:
-        from rulegen.testgen import verify_tests
-    except ImportError:  # pragma: no cover - during bootstrap of the test generator
-        return []
-    return verify_tests(out, rules, tests)
+    from rulegen.testgen import verify_tests
+
+    def texts(paths: list[Path]) -> dict[str, str]:
+        return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths}
+
+    return [Problem(str(out), 0, 0, message, "prove/test-hygiene")
+            for message in verify_tests(texts(rules), texts(tests))]

@@ -9,7 +9,7 @@ import pytest
 
 from rulegen import cli
 from rulegen.errors import ExitCode
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, example_slice
 
 
 def test_exit_0_generate(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
@@ -20,7 +20,7 @@ def test_exit_0_generate(tmp_path: Path, rulegen) -> None:  # type: ignore[no-un
 
 
 def test_exit_1_findings(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
-    shutil.copy(EXAMPLE, tmp_path / "inventory.yaml")
+    (tmp_path / "inventory.yaml").write_text(example_slice("checkout"))
     assert rulegen("generate", "inventory.yaml").code == 0
     rule = tmp_path / "rules_out/rules/go/checkout.yml"
     rule.write_text(rule.read_text().replace("deriv(", "deriv((", 1))  # unbalanced PromQL
@@ -77,3 +77,19 @@ def test_every_command_help_shows_an_example(command: str, rulegen) -> None:  # 
     r = rulegen(command, "--help")
     assert r.code == 0
     assert "Example" in r.stdout and f"rulegen {command}" in r.stdout
+
+
+def test_progress_only_on_an_interactive_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    show = cli.progress_printer()
+    assert show is not None
+    show(1, 2)
+    show(2, 2)
+    assert capsys.readouterr().err == "\rproving: 1/2 test files\rproving: 2/2 test files\n"
+    monkeypatch.setenv("CI", "true")
+    assert cli.progress_printer() is None
+    monkeypatch.delenv("CI")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False)
+    assert cli.progress_printer() is None

@@ -1,0 +1,454 @@
+"""The case catalogue: for each alert of a service, the synthetic series its rule must fire on
+(at a time computed from the plan) and must stay silent on (at every evaluation).
+
+Conventions (docs/families.md has the cases of each family and why they hold):
+* Samples are integers (2.x and 3.x read them identically), one per scrape interval S from
+  t=0. Times are computed from the window W, `for` F and gc period G, with a margin, so no
+  assertion depends on a range boundary (3.x ranges are left-open).
+* The primary leaking case of an alert uses a shape whose `$value` is exact on 2.x and 3.x
+  (a clean integer ramp for slopes, a constant level for ratios) and asserts its labels and
+  annotations with `alert_rule_test`. Other leaking cases assert `ALERTS{...firing}` (labels,
+  value 1) at the computed time.
+* A healthy case asserts `max_over_time(ALERTS{...firing}[whole series])` is empty at its end:
+  no evaluation fired. Events start after W + G of steady history, so every window position
+  around them is evaluated with a filled window, and the series runs W + G + F past them.
+* Every other signal of the service (and its limit) is present and steady, so the other
+  alerts (telemetry-missing above all) stay quiet, and cheap to evaluate.
+
+The numbers of each case (the series under test, when to assert) are in `rulegen.shapes`;
+this module makes them test groups of one service: labels, the other signals, expectations.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rulegen.families import Family
+from rulegen.model import AlertPlan, ServicePlan
+from rulegen.promql import Matcher, Series
+from rulegen.shapes import (
+    MIB,
+    MIN,
+    Grid,
+    Shape,
+    forecast_shapes,
+    growth_shapes,
+    ratio_shapes,
+)
+from rulegen.synth import (
+    InputSeries,
+    Sample,
+    constant,
+    encode,
+    selector,
+    stale_after,
+    with_gaps,
+)
+from rulegen.testgen import RuleIndex, TestgenError, expand, stable
+from rulegen.units import format_duration as dur
+
+GROWTH_FAMILIES = ("memory-growth", "goroutine-leak", "thread-leak", "handle-leak")
+
+
+# --- what the test template renders --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpAlert:
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AlertTest:
+    eval_time: int
+    alertname: str
+    alerts: tuple[ExpAlert, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExprTest:
+    expr: str
+    eval_time: int
+    samples: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str  # <family>/<case>
+    comment: str
+    interval: int
+    series: tuple[InputSeries, ...]
+    alert_tests: tuple[AlertTest, ...] = ()
+    expr_tests: tuple[ExprTest, ...] = ()
+    fires: bool = False
+
+
+# --- labels that satisfy a selector ---------------------------------------------------------
+
+
+def _matches(op: str, pattern: str, value: str) -> bool:
+    if op == "=":
+        return value == pattern
+    if op == "!=":
+        return value != pattern
+    hit = re.fullmatch(pattern, value) is not None
+    return hit if op == "=~" else not hit
+
+
+def _shortest(pattern: str) -> str | None:
+    """A short string a simple regex matches (literals, classes, repeats, groups, branches),
+    or None; the caller checks it."""
+    try:  # Python's own regex parser (re._parser since 3.11, sre_parse before)
+        c: Any = importlib.import_module("re._parser")
+    except ImportError:  # pragma: no cover
+        c = importlib.import_module("sre_parse")
+    try:
+        items = c.parse(pattern)
+    except re.error:
+        return None
+
+    def gen(seq: Any) -> str:
+        out = []
+        for op, av in seq:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.ANY:
+                out.append("x")
+            elif op is c.IN:
+                first = av[0]
+                if first[0] is c.LITERAL:
+                    out.append(chr(first[1]))
+                elif first[0] is c.RANGE:
+                    out.append(chr(first[1][0]))
+                elif first[0] is c.CATEGORY:
+                    out.append("0" if "DIGIT" in str(first[1]) else "a")
+                else:
+                    out.append("x")
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                out.append(gen(av[2]) * av[0])
+            elif op is c.SUBPATTERN:
+                out.append(gen(av[-1]))
+            elif op is c.BRANCH:
+                out.append(gen(av[1][0]))
+            elif op is not c.AT:
+                out.append("x")
+        return "".join(out)
+
+    return gen(items)
+
+
+def satisfy(matchers: Sequence[Matcher], fixed: dict[str, str] | None = None) -> dict[str, str]:
+    """Label values that match every matcher: `fixed`, the equality matchers, then for other
+    matchers the first fitting value among the regex's alternatives, a short string the regex
+    matches, and a few stock names."""
+    labels = dict(fixed or {})
+    labels.update({n: v for n, op, v in matchers if op == "=" and n not in labels})
+    for n, op, v in matchers:
+        if n in labels:
+            continue
+        cands = [*(v.split("|") + [_shortest(v) or ""] if op == "=~" else []), "main", "app",
+                 "x"]
+        found = next((c for c in cands if c and _matches(op, v, c)), None)
+        if found is None:
+            raise TestgenError(f"cannot make up a value for label {n} that matches {n}{op}{v!r}")
+        labels[n] = found
+    for n, op, v in matchers:
+        if not _matches(op, v, labels.get(n, "")):
+            raise TestgenError(f"label {n}={labels.get(n)!r} cannot match {n}{op}{v!r}")
+    return labels
+
+
+@functools.lru_cache(maxsize=8192)
+def _encode(values: tuple[Sample, ...]) -> str:
+    return encode(values)
+
+
+def _part(values: tuple[Sample, ...]) -> float:
+    """The constant part `c` of a summed signal: 1MiB when the values allow, else 1."""
+    nums = [v for v in values if isinstance(v, float)]
+    return 1.0 if not nums or min(nums) < 2 * MIB else float(MIB)
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(values: tuple[Sample, ...], parts: bool) -> tuple[str, ...]:
+    if not parts:
+        return (_encode(values),)
+    c = _part(values)
+    return (_encode(tuple(v - c if isinstance(v, float) else v for v in values)),
+            _encode(tuple(c if isinstance(v, float) else v for v in values)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _const(level: float, n: int, parts: bool) -> tuple[str, ...]:
+    return _split(tuple(constant(level, step_s=1, n=n)), parts)
+
+
+# --- one alert of one service --------------------------------------------------------------
+
+
+class Ctx:
+    def __init__(self, plan: ServicePlan, alert: AlertPlan, rules: RuleIndex) -> None:
+        self.plan, self.alert, self.rules = plan, alert, rules
+        self.fam: Family = alert.family
+        self.S = plan.scrape_s
+        self.grid = Grid(self.S)
+        lim = plan.limit
+        self.lim = lim.size if lim and lim.kind == "static" else 256 * MIB
+        self.used = plan.signals.get("runtime_used" if lim and lim.kind == "runtime"
+                                     else "resident")
+
+    def fmts(self, alertname: str, signal: str | None = None) -> tuple[str, ...]:
+        """The `{{ $value ... }}` actions of the rule's annotations."""
+        rule = self.rules.rule(alertname, signal)
+        return tuple(sorted({m for text in rule.annotations.values()
+                             for m in re.findall(r"\{\{[^}]*\$value[^}]*\}\}", text)}))
+
+    # labels and series
+    def labels_for(self, s: Series, pod: str = "a") -> dict[str, str]:
+        name = self.plan.name
+        fixed: dict[str, str] = {}
+        for app, _ in self.plan.limit.join if self.plan.limit else ():
+            fixed[app] = ("otel-demo" if "namespace" in app
+                          else f"{name}-{pod}" if "pod" in app else name)
+        for n, op, v in s.matchers:  # the selector wins over made-up identity labels
+            if op == "=":
+                fixed[n] = v
+        if "instance" not in {m[0] for m in s.matchers} | set(s.sum_without):
+            fixed["instance"] = f"{name}-{pod}"
+        return satisfy(s.matchers, fixed)
+
+    def result_labels(self, s: Series) -> dict[str, str]:
+        """Labels of `s` after its aggregation (what an alert on it carries)."""
+        return {k: v for k, v in self.labels_for(s).items() if k not in s.sum_without}
+
+    def input(self, s: Series, values: Sequence[Sample] | tuple[float, int],
+              labels: dict[str, str] | None = None) -> list[InputSeries]:
+        """The input series of a signal (`values`, or `(level, n)` for a constant). A signal
+        summed over labels (pools, generations) is given as two parts, so the sum is
+        exercised: `values - c` and a constant `c`."""
+        labels = labels if labels is not None else self.labels_for(s)
+        if isinstance(values, tuple) and len(values) == 2 and isinstance(values[1], int):
+            level, n = values
+            texts = _const(level, n, bool(s.sum_without))
+        else:
+            texts = _split(tuple(values), bool(s.sum_without))
+        if not s.sum_without:
+            return [InputSeries(selector(s.metric, labels), texts[0])]
+        return [InputSeries(selector(s.metric, {**labels, **{k: "a" for k in s.sum_without}}),
+                            texts[0]),
+                InputSeries(selector(s.metric, {**labels, **{k: "b" for k in s.sum_without}}),
+                            texts[1])]
+
+    def limit_input(self, values: Sequence[Sample] | tuple[float, int], other: bool = False
+                    ) -> list[InputSeries]:
+        """The limit series of a metric or runtime limit; `other`: another pod's/container's."""
+        lim = self.plan.limit
+        if lim is None or lim.series is None:
+            return []
+        if lim.kind == "runtime":
+            return self.input(lim.series, values)
+        app = self.labels_for(self.used or lim.series)
+        fixed = {lab: app[a] for a, lab in lim.join}
+        if other:
+            pick = next((lab for a, lab in lim.join if "pod" in a), lim.join[0][1])
+            fixed[pick] += "-other"
+        return [InputSeries(selector(lim.series.metric, satisfy(lim.series.matchers, fixed)),
+                            self.input(Series(lim.series.metric, ()), values, {})[0].values)]
+
+    def limit_for(self, mode: str, n: int) -> list[InputSeries]:
+        if mode == "absent":
+            return []
+        zero = -1.0 if self.plan.limit and self.plan.limit.kind == "runtime" else 0.0
+        level = zero if mode == "zero" else float(self.lim)
+        return self.limit_input((level, n), other=mode == "other")
+
+    @staticmethod
+    def memory_signal(name: str) -> bool:
+        return name in ("heap", "resident", "runtime_used", "runtime_limit")
+
+    def background(self, n: int, exclude: Sequence[Series] = ()) -> list[InputSeries]:
+        """Steady series for every signal the service's alerts use, but `exclude` (and the
+        limit, which `limit_for` gives)."""
+        p = self.plan
+        names = [a.family.signal for a in p.alerts if a.family.id != "telemetry-missing"]
+        names += ["heap", "resident"]
+        if p.limit and p.limit.kind == "runtime":
+            names.append("runtime_used")
+        skip = {s.sel for s in exclude}
+        if p.limit and p.limit.series is not None:
+            skip.add(p.limit.series.sel)
+        out: list[InputSeries] = []
+        seen: set[str] = set()
+        for name in dict.fromkeys(names):
+            s = p.signals.get(name)
+            if s is None or s.sel in skip:
+                continue
+            level = (round(0.3 * self.lim) if p.limit else 128 * MIB) \
+                if self.memory_signal(name) else 40
+            for i in self.input(s, (float(level), n)):
+                if i.series not in seen:
+                    seen.add(i.series)
+                    out.append(i)
+        return out
+
+    # expectations
+    def exp_alert(self, alertname: str, labels: dict[str, str], value: float,
+                  signal: str | None = None) -> ExpAlert:
+        rule = self.rules.rule(alertname, signal)
+        for text in rule.annotations.values():
+            if "$value" in text and not stable(text, value):
+                raise TestgenError(f"{alertname}: annotation {text!r} of value {value!r} is on a "
+                                   "rounding edge; the case would differ between 2.x and 3.x")
+        return ExpAlert(tuple(sorted({**labels, **rule.labels}.items())),
+                        tuple(sorted((k, expand(v, value, labels))
+                                     for k, v in rule.annotations.items())))
+
+    def firing(self, alertname: str, labels: dict[str, str], t: int) -> ExprTest:
+        rule = self.rules.rule(alertname)
+        full = {**labels, **rule.labels, "alertname": alertname, "alertstate": "firing"}
+        return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"}}', t,
+                        ((selector("ALERTS", full), 1.0),))
+
+    def silent(self, alertname: str, duration: int) -> ExprTest:
+        return ExprTest(f'max_over_time(ALERTS{{alertname="{alertname}", alertstate="firing"}}'
+                        f'[{dur(duration + self.grid.step)}])', duration)
+
+    def group(self, case: str, comment: str, series: list[InputSeries], *,
+              alert_tests: Sequence[AlertTest] = (), expr_tests: Sequence[ExprTest] = (),
+              fires: bool = False) -> Group:
+        name = f"{self.fam.id}/{case}"
+        # promtool prints no group name for a failed promql_expr_test, only its expression:
+        # a PromQL comment names the group there.
+        exprs = tuple(ExprTest(f"{t.expr}  # {name}", t.eval_time, t.samples)
+                      for t in expr_tests)
+        return Group(name, " ".join(comment.split()), self.S, tuple(series),
+                     tuple(alert_tests), exprs, fires)
+
+    def realize(self, sh: Shape, sig: Series, note: str = "") -> Group:
+        """The test group of a shape on signal `sig` (with the service's other series)."""
+        name, n = self.fam.alertname, len(sh.values)
+        labels = self.result_labels(sig)
+        series = (self.input(sig, sh.values) + self.limit_for(sh.limit, n)
+                  + self.background(n, [sig]))
+        alert_tests: list[AlertTest] = []
+        exprs: list[ExprTest] = []
+        if sh.exact is not None:
+            alert_tests.append(AlertTest(sh.at, name, (self.exp_alert(name, labels, sh.exact),)))
+        elif sh.fires:
+            exprs.append(self.firing(name, labels, sh.at))
+        else:
+            exprs.append(self.silent(name, sh.at))
+        heap = self.plan.signals.get("heap")
+        if sh.quiet_growth and heap is not None and heap.sel == sig.sel and self.rules.has(
+                "MemoryLeakSuspected"):
+            exprs.append(self.silent("MemoryLeakSuspected", sh.at))
+            note += "; memory-growth stays silent"
+        return self.group(sh.case, sh.comment + (note if sh.exact is not None else ""), series,
+                          alert_tests=alert_tests, expr_tests=exprs, fires=sh.fires)
+
+
+# --- the families ----------------------------------------------------------------------------
+
+
+def growth(c: Ctx) -> list[Group]:
+    a, p = c.alert, c.plan
+    shapes = growth_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.threshold,
+                           c.fam.threshold_kind == "bytes_per_hour",
+                           c.fam.id == "memory-growth", c.fmts(c.fam.alertname))
+    sig = p.signals[c.fam.signal]
+    return [c.realize(sh, sig) for sh in shapes]
+
+
+def _limit_args(c: Ctx) -> tuple[bool, float, bool]:
+    lim = c.plan.limit
+    assert lim is not None
+    return lim.kind != "static", -1.0 if lim.kind == "runtime" else 0.0, lim.kind == "metric"
+
+
+def _join_note(c: Ctx) -> str:
+    lim = c.plan.limit
+    if lim is None or lim.kind != "metric" or all(x == y for x, y in lim.join):
+        return ""
+    return (f"; the app series carries {', '.join(x for x, _ in lim.join)}, the limit series "
+            f"{', '.join(y for _, y in lim.join)}: firing proves the join")
+
+
+def limit_ratio(c: Ctx) -> list[Group]:
+    a, p = c.alert, c.plan
+    assert c.used is not None
+    shapes = ratio_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.threshold, c.lim, *_limit_args(c),
+                          c.fmts(c.fam.alertname))
+    return [c.realize(sh, c.used, _join_note(c)) for sh in shapes]
+
+
+def limit_forecast(c: Ctx) -> list[Group]:
+    a, p = c.alert, c.plan
+    assert c.used is not None
+    growth = next((x for x in p.alerts if x.family.id == "memory-growth"), None)
+    shapes = forecast_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.horizon_s, c.lim,
+                             growth.threshold if growth else None, *_limit_args(c),
+                             c.fmts(c.fam.alertname))
+    return [c.realize(sh, c.used, _join_note(c)) for sh in shapes]
+
+
+def telemetry(c: Ctx) -> list[Group]:
+    p, S, W, F = c.plan, c.S, c.alert.window_s, c.alert.for_s
+    g, name = c.grid, c.fam.alertname
+    out: list[Group] = []
+    e = g.up(30 * MIN)
+    t = g.up(e + W + F + 5 * MIN)
+    n = g.n(t)
+    lim = p.limit
+    for sig_name in c.rules.signals(name):
+        if sig_name == "memory_limit":
+            continue
+        s = p.signals[sig_name]
+        level = (round(0.3 * c.lim) if sig_name != "runtime_limit" else c.lim) \
+            if c.memory_signal(sig_name) else 40
+        vals = stale_after(constant(level, step_s=S, n=n), e, step_s=S)
+        is_limit = lim is not None and lim.series is not None and lim.series.sel == s.sel
+        exp = c.exp_alert(name, dict(s.equality_labels), 1.0, sig_name)
+        out.append(c.group(
+            f"vanish-{sig_name}", f"{s.sel} stops at {dur(e)} (a staleness marker), every "
+            "other series stays: fires after W+F",
+            c.input(s, vals) + ([] if is_limit else c.limit_for("set", n))
+            + c.background(n, [s]), fires=True, alert_tests=[AlertTest(t, name, (exp,))]))
+    d = g.up(2 * W + F + 10 * MIN)
+    n = g.n(d)
+    gap = [(g.up(10 * MIN), g.up(10 * MIN) + W // 2)]
+    every = c.limit_for("set", n) + c.background(n)
+    gapped = [InputSeries(i.series, _with_gap(i.values, gap, S)) for i in every]
+    out.append(c.group("present", f"every watched series (and the limit) present, with a "
+                       f"{dur(W // 2)} scrape gap, shorter than the window", gapped,
+                       expr_tests=[c.silent(name, d)]))
+    if lim and lim.kind == "metric" and lim.always_present and c.used is not None:
+        t = g.up(F + 5 * MIN)
+        n = g.n(t)
+        exp = c.exp_alert(name, c.result_labels(p.signals["resident"]), 1.0, "memory_limit")
+        out.append(c.group(
+            "limit-unmatched", "the limit source only has a series of another pod/container: "
+            "the limit alerts could never fire", c.limit_for("other", n) + c.background(n),
+            fires=True, alert_tests=[AlertTest(t, name, (exp,))]))
+    return out
+
+
+def _with_gap(values: str, gaps: list[tuple[int, int]], step: int) -> str:
+    from rulegen.synth import decode
+
+    return encode(with_gaps(decode(values), gaps, step_s=step))
+
+
+BUILDERS: dict[str, Callable[[Ctx], list[Group]]] = {
+    **{f: growth for f in GROWTH_FAMILIES}, "limit-ratio": limit_ratio,
+    "limit-forecast": limit_forecast, "telemetry-missing": telemetry,
+}
+
+
+def groups_for(plan: ServicePlan, alert: AlertPlan, rules: RuleIndex) -> list[Group]:
+    return BUILDERS[alert.family.id](Ctx(plan, alert, rules))

@@ -1,0 +1,261 @@
+"""Generated promtool rule tests: one test file per service, beside its rule file.
+
+For every alert a service gets, `rulegen.cases` builds test groups from synthetic series: leaking
+cases that must fire (with exact labels, and annotations where `$value` is exact on Prometheus
+2.x and 3.x) at a time computed from the inventory's window/for/gc period, and healthy cases
+that must stay silent at every evaluation. This module renders them through
+`templates/tests/service.yml.j2`, works out the expected annotations from the rendered rule
+file, and checks test files against rule files (`verify_tests`): promtool passes an empty
+expectation on a typo'd alertname or a rule file that does not exist.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import yaml
+
+from rulegen.errors import UserError
+from rulegen.model import ServicePlan
+
+TEST_TEMPLATE = "tests/service.yml.j2"
+EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told otherwise
+
+
+class TestgenError(UserError):
+    """The templates produced rules the test generator cannot write tests for."""
+
+    __test__ = False
+
+
+# --- Prometheus template functions the annotations use -------------------------------------
+
+
+def _g4(v: float) -> str:
+    """Go's `%.4g` (Python's matches it for finite values)."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.4g}"
+
+
+def humanize(v: float) -> str:
+    if v == 0 or not math.isfinite(v):
+        return _g4(v)
+    prefix = ""
+    if abs(v) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(v) < 1000:
+                break
+            prefix, v = p, v / 1000
+    else:
+        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+            if abs(v) >= 1:
+                break
+            prefix, v = p, v * 1000
+    return _g4(v) + prefix
+
+
+def humanize1024(v: float) -> str:
+    if abs(v) <= 1 or not math.isfinite(v):
+        return _g4(v)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return _g4(v) + prefix
+
+
+def humanize_percentage(v: float) -> str:
+    return _g4(v * 100) + "%"
+
+
+def go_float(v: float) -> str:
+    """`{{ $value }}`: Go's %v of a float64 (shortest repr, exponent from 1e21)."""
+    if v.is_integer() and abs(v) < 1e21:
+        return str(int(v))
+    text = repr(v)
+    if "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant}e{'-' if exp.startswith('-') else '+'}{abs(int(exp)):02d}"
+    return text
+
+
+_FUNCS = {"humanize": humanize, "humanize1024": humanize1024,
+          "humanizePercentage": humanize_percentage}
+_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
+
+
+def expand(text: str, value: float, labels: Mapping[str, str]) -> str:
+    """A Prometheus annotation template, for the subset the alert templates use:
+    `$value` (optionally piped to humanize, humanize1024 or humanizePercentage),
+    `$labels.<name>` and the literal `"{{"` that escapes inventory text."""
+
+    def one(m: re.Match[str]) -> str:
+        action = m[1]
+        if action == '"{{"':
+            return "{{"
+        if action.startswith("$labels."):
+            return labels.get(action[len("$labels."):], "")
+        parts = [p.strip() for p in action.split("|")]
+        if parts[0] != "$value" or len(parts) > 2 or (len(parts) == 2 and parts[1] not in _FUNCS):
+            raise TestgenError(f"the test generator cannot evaluate the template action "
+                               f"{{{{ {action} }}}} in annotation {text!r}")
+        return _FUNCS[parts[1]](value) if len(parts) == 2 else go_float(value)
+
+    return _ACTION.sub(one, text)
+
+
+def stable(fmt: str, value: float) -> bool:
+    """True if `value`, off by far more than Prometheus 2.x and 3.x ever differ (a few ULPs
+    from left-open ranges), still prints the same: the case is safe to pin exactly."""
+    return len({expand(fmt, value * (1 + d), {}) for d in (-1e-9, 0.0, 1e-9)}) == 1
+
+
+# --- the rendered rule file ----------------------------------------------------------------
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Rule:
+    alertname: str
+    expr: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+class RuleIndex:
+    """The alerting rules of one rendered rule file."""
+
+    def __init__(self, text: str) -> None:
+        doc = yaml.load(text, Loader=_Loader) or {}
+        self.rules = [
+            Rule(r["alert"], str(r.get("expr", "")), {k: str(v) for k, v in
+                                                      (r.get("labels") or {}).items()},
+                 {k: str(v) for k, v in (r.get("annotations") or {}).items()})
+            for g in doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r]
+
+    def rule(self, alertname: str, signal: str | None = None) -> Rule:
+        found = [r for r in self.rules if r.alertname == alertname
+                 and (signal is None or r.labels.get("signal") == signal)]
+        if len(found) != 1:
+            raise TestgenError(f"expected one {alertname} rule"
+                               + (f" for signal {signal}" if signal else "")
+                               + f" in the rendered rules, found {len(found)}")
+        return found[0]
+
+    def signals(self, alertname: str) -> list[str]:
+        return [r.labels["signal"] for r in self.rules
+                if r.alertname == alertname and "signal" in r.labels]
+
+    def has(self, alertname: str) -> bool:
+        return any(r.alertname == alertname for r in self.rules)
+
+
+# --- the test file -------------------------------------------------------------------------
+
+
+def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
+              env: jinja2.Environment) -> str:
+    """The promtool test file for one service. `rules_rel` is its rule file relative to the
+    test file; `rules_text` is that file's text (annotations are taken from it)."""
+    from rulegen.cases import groups_for
+
+    index = RuleIndex(rules_text)
+    groups = [g for alert in plan.alerts for g in groups_for(plan, alert, index)]
+    names = [g.name for g in groups]
+    if len(names) != len(set(names)):
+        raise TestgenError(f"duplicate test group names for service {plan.name}")
+    try:
+        return env.get_template(TEST_TEMPLATE).render(
+            svc=plan, source=source, rules_rel=rules_rel, groups=groups,
+            evaluation_interval=EVALUATION_INTERVAL)
+    except jinja2.TemplateError as exc:
+        raise TestgenError(f"template error in {TEST_TEMPLATE}: {exc}") from None
+
+
+test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test function
+
+
+def test_path(runtime: str, service: str) -> str:
+    return f"tests/{runtime}/{service}.yml"
+
+
+test_path.__test__ = False  # type: ignore[attr-defined]
+
+
+# --- verification --------------------------------------------------------------------------
+
+_ALERTNAME_IN_EXPR = re.compile(r'alertname\s*=\s*"([^"]*)"')
+
+
+def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str]) -> list[str]:
+    """Problems promtool would let pass silently, one message each (empty: all good).
+
+    Keys are paths relative to one root (e.g. `rules/go/a.yml`, `tests/go/a.yml`); each test
+    file's `rule_files` entries resolve relative to the test file's folder. Checks: the test
+    file parses; every rule_files entry names a given rule file; every test group sets
+    `interval` and a unique name; every `alertname` in `alert_rule_test`, and every
+    `alertname="..."` in a `promql_expr_test`, is an alert of the referenced rule files.
+    """
+    problems: list[str] = []
+    alerts_of: dict[str, set[str]] = {}
+    for path, text in rule_files.items():
+        try:
+            alerts_of[posixpath.normpath(path)] = {r.alertname for r in RuleIndex(text).rules}
+        except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+            problems.append(f"{path}: not a rule file: {exc}")
+    for path, text in sorted(test_files.items()):
+        try:
+            doc: Any = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problems.append(f"{path}: not YAML: {exc}")
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{path}: not a promtool test file")
+            continue
+        here = posixpath.dirname(path)
+        known: set[str] = set()
+        entries = doc.get("rule_files") or []
+        if not entries:
+            problems.append(f"{path}: no rule_files")
+        for entry in entries:
+            target = posixpath.normpath(posixpath.join(here, str(entry)))
+            if target not in alerts_of:
+                problems.append(f"{path}: rule_files entry {entry!r} resolves to {target}, "
+                                "which is not a generated rule file")
+            else:
+                known |= alerts_of[target]
+        seen: set[str] = set()
+        for i, group in enumerate(doc.get("tests") or []):
+            name = str(group.get("name") or f"#{i + 1}")
+            where = f"{path}: test group {name!r}"
+            if name in seen:
+                problems.append(f"{where}: duplicate group name")
+            seen.add(name)
+            if "interval" not in group:
+                problems.append(f"{where}: no interval (promtool 2.42 puts samples at the "
+                                "wrong times without it)")
+            used = [str(t.get("alertname")) for t in group.get("alert_rule_test") or []]
+            for t in group.get("promql_expr_test") or []:
+                used += _ALERTNAME_IN_EXPR.findall(str(t.get("expr", "")))
+            for alertname in used:
+                if alertname not in known:
+                    problems.append(f"{where}: alertname {alertname!r} is not an alert of "
+                                    f"{', '.join(map(str, entries)) or 'any rule file'}")
+    return problems
+
+
+def verify_output(files: Mapping[str, str]) -> list[str]:
+    """`verify_tests` on a compiled output tree (`Output.files`)."""
+    return verify_tests({p: t for p, t in files.items() if p.startswith("rules/")},
+                        {p: t for p, t in files.items() if p.startswith("tests/")})

@@ -1,0 +1,276 @@
+"""Generated promtool tests (rulegen/testgen.py, rulegen/cases.py, templates/tests/).
+
+The example inventory's generated tests pass under the real promtool; templates with a piece of
+the growth design removed turn specific healthy cases red; `verify_tests` catches what promtool
+lets pass; the output is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rulegen import promtool
+from rulegen.cases import satisfy
+from rulegen.generate import compile_inventory
+from rulegen.loader import load_inventory
+from rulegen.testgen import (
+    expand,
+    humanize,
+    humanize1024,
+    humanize_percentage,
+    stable,
+    verify_output,
+    verify_tests,
+)
+from rulegen.writer import write_tree
+from tests.conftest import EXAMPLE, ROOT
+
+MACROS = ROOT / "templates" / "_macros.j2"
+
+
+def failing_groups(result: promtool.TestResult) -> set[str]:
+    """Test group names of a failed run: promtool names the group of a failed alert test; a
+    failed expression test is named by the `# <group>` comment the generator appends."""
+    names: set[str] = set()
+    for f in result.failures:
+        if f.group:
+            names.add(f.group)
+        elif f.expr and (m := re.search(r"#\s*(\S+)\s*$", f.expr)):
+            names.add(m[1])
+        else:
+            names.add(f"<unattributed: {f.text[:200]}>")
+    return names
+
+
+def groups(text: str) -> Iterator[dict[str, Any]]:
+    yield from yaml.safe_load(text)["tests"]
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    out = tmp_path_factory.mktemp("example") / "rules_out"
+    files = compile_inventory(EXAMPLE, out).files
+    write_tree(out, files)
+    return out, files
+
+
+# --- the example passes, and covers every alert --------------------------------------------
+
+
+@pytest.mark.promtool
+@pytest.mark.slow
+def test_example_tests_pass_under_promtool(example: tuple[Path, dict[str, str]]) -> None:
+    out, files = example
+    tests = sorted(p for p in files if p.startswith("tests/"))
+    assert len(tests) == len(load_inventory(EXAMPLE).plans)
+    assert verify_output(files) == []
+    results = promtool.test_rules(promtool.find_promtool(), [out / t for t in tests])
+    assert {Path(r.file).relative_to(out).as_posix(): failing_groups(r)
+            for r in results if not r.ok} == {}
+
+
+def test_every_alert_has_leaking_and_healthy_cases(example: tuple[Path, dict[str, str]]) -> None:
+    _, files = example
+    for plan in load_inventory(EXAMPLE).plans:
+        text = files[f"tests/{plan.runtime}/{plan.name}.yml"]
+        by_family: dict[str, list[dict[str, Any]]] = {}
+        for g in groups(text):
+            assert g["interval"] == "1m"
+            by_family.setdefault(g["name"].split("/")[0], []).append(g)
+        assert set(by_family) == {a.family.id for a in plan.alerts}, plan.name
+        for alert in plan.alerts:
+            gs = by_family[alert.family.id]
+            primary = [t for g in gs for t in g.get("alert_rule_test", [])
+                       if t["alertname"] == alert.family.alertname and t.get("exp_alerts")]
+            assert primary, (plan.name, alert.family.id)
+            for t in primary:  # exact labels and annotations, with the rule's own labels
+                for exp in t["exp_alerts"]:
+                    assert set(dict(alert.labels)) <= set(exp["exp_labels"])
+                    assert exp["exp_annotations"]["summary"]
+                    assert "{{" not in "".join(exp["exp_annotations"].values())
+            silent = [g for g in gs for t in g.get("promql_expr_test", [])
+                      if t["exp_samples"] == [] and "max_over_time(ALERTS" in t["expr"]]
+            assert silent, (plan.name, alert.family.id)
+
+
+def test_limit_join_is_proved_with_different_label_names(
+        example: tuple[Path, dict[str, str]]) -> None:
+    """checkout's app series carry k8s_* labels, its cAdvisor limit namespace/pod/container: the
+    primary limit-ratio case fires only if the rule's label_replace join works."""
+    _, files = example
+    [g] = [g for g in groups(files["tests/go/checkout.yml"])
+           if g["name"] == "limit-ratio/over-ratio"]
+    app = [s["series"] for s in g["input_series"] if s["series"].startswith("go_memory_used")]
+    lim = [s["series"] for s in g["input_series"]
+           if s["series"].startswith("container_spec_memory_limit_bytes")]
+    assert app and all('k8s_pod_name="checkout-a"' in s and "pod=" not in s for s in app)
+    assert lim == ['container_spec_memory_limit_bytes{container="checkout", '
+                   'namespace="otel-demo", pod="checkout-a"}']
+    [exp] = g["alert_rule_test"][0]["exp_alerts"]
+    assert exp["exp_labels"]["k8s_pod_name"] == "checkout-a"
+    assert exp["exp_annotations"]["description"].startswith(
+        "Memory of checkout stayed at or above 90% of the cadvisor limit")
+    names = {g["name"] for g in groups(files["tests/go/checkout.yml"])}
+    assert {"limit-ratio/healthy-other-pod", "limit-ratio/healthy-limit-zero",
+            "limit-forecast/healthy-other-pod", "telemetry-missing/limit-unmatched"} <= names
+
+
+# --- broken designs turn specific healthy cases red ----------------------------------------
+
+ENDPOINTS = """  and
+    [[ base ]] - [[ troughs(series, svc, window) ]] > [[ grown | num ]]
+"""
+HALVES = """  and
+    deriv([[ subquery(base, half, step) ]])[[ per ]] > [[ thr | num ]]
+  and
+    deriv([[ subquery(base, half, step, half) ]])[[ per ]] > [[ thr | num ]]
+"""
+FILTER = "[% if n > 1 %]"  # troughs only from windows with half a GC period of samples
+GROWTH = ("memory-growth", "goroutine-leak")
+WARMUPS = {f"{f}/healthy-warmup-deploy" for f in GROWTH}
+BROKEN: dict[str, tuple[list[tuple[str, str]], set[str]]] = {
+    # no endpoint condition (the trough now above the trough a window ago, which needs the
+    # series to have existed then): a deploy's warm-up is seen by a half-empty window
+    "no-endpoints": ([(ENDPOINTS, "")], WARMUPS),
+    # no per-half conditions: a step, a restart or a warm-up is a rise over the whole window
+    "no-halves": ([(HALVES, "")], {f"{f}/healthy-{c}" for f in GROWTH
+                                    for c in ("restart", "step-up", "warmup-deploy")}
+                  | {"limit-forecast/healthy-restart"}),
+    # and without the trough filter either: the samples before a gap make false troughs
+    "no-endpoints-no-filter": ([(ENDPOINTS, ""), (FILTER, "[% if false %]")],
+                               WARMUPS | {"memory-growth/healthy-gaps-aligned"}),
+}
+
+
+@pytest.mark.promtool
+@pytest.mark.slow
+def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> None:
+    source = MACROS.read_text()
+    tests = []
+    for name, (edits, _) in BROKEN.items():
+        text = source
+        for old, new in edits:
+            assert old in text, f"{name}: the macro no longer has {old!r}"
+            text = text.replace(old, new)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "_macros.j2").write_text(text)
+        out = tmp_path / name / "out"
+        write_tree(out, compile_inventory(EXAMPLE, out, templates=tmp_path / name).files)
+        tests.append(out / "tests/go/product-catalog.yml")
+    results = promtool.test_rules(promtool.find_promtool(), tests)
+    got = {name: failing_groups(r) for name, r in zip(BROKEN, results, strict=True)}
+    assert got == {name: expected for name, (_, expected) in BROKEN.items()}
+
+
+# --- verify_tests: what promtool lets pass -------------------------------------------------
+
+
+def test_verify_tests_catches_typo_and_missing_rule_file(
+        example: tuple[Path, dict[str, str]]) -> None:
+    _, files = example
+    rules = {p: t for p, t in files.items() if p.startswith("rules/")}
+    path = "tests/go/checkout.yml"
+    text = files[path]
+    assert verify_tests(rules, {path: text}) == []
+
+    typo = text.replace('alertname: "MemoryLeakSuspected"', 'alertname: "MemoryLeakSuspectd"', 1)
+    [msg] = verify_tests(rules, {path: typo})
+    assert "'MemoryLeakSuspectd' is not an alert of" in msg and "memory-growth/" in msg
+
+    in_expr = text.replace('alertname=\\"MemoryNearLimit\\"', 'alertname=\\"MemoryNearLimt\\"', 1)
+    assert in_expr != text
+    [msg] = verify_tests(rules, {path: in_expr})
+    assert "'MemoryNearLimt'" in msg and "limit-ratio/" in msg
+
+    moved = text.replace('"../../rules/go/checkout.yml"', '"../rules/go/checkout.yml"')
+    problems = verify_tests(rules, {path: moved})
+    assert problems[0] == (f"{path}: rule_files entry '../rules/go/checkout.yml' resolves to "
+                           "tests/rules/go/checkout.yml, which is not a generated rule file")
+    assert len(problems) > 1  # and every alertname is now unknown
+
+    assert verify_tests({}, {path: text})[0].startswith(f"{path}: rule_files entry")
+    no_interval = text.replace("    interval: 1m\n", "", 1)
+    [msg] = verify_tests(rules, {path: no_interval})
+    assert "no interval" in msg
+
+
+@pytest.mark.promtool
+def test_promtool_alone_passes_what_verify_tests_catches(tmp_path: Path) -> None:
+    """The reason verify_tests exists: an empty expectation on a typo'd alertname, and a rule
+    file that does not exist, both pass `promtool test rules` (2.42) with exit code 0."""
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - {alert: Up, expr: 'vector(1)', for: 1m}\n")
+    body = ("evaluation_interval: 1m\ntests:\n- name: t\n  interval: 1m\n  input_series: []\n"
+            "  alert_rule_test:\n  - {eval_time: 5m, alertname: Upp, exp_alerts: []}\n")
+    typo = tmp_path / "typo.yml"
+    typo.write_text("rule_files: [rules.yml]\n" + body)
+    missing = tmp_path / "missing.yml"
+    missing.write_text("rule_files: [nope.yml]\n" + body.replace("Upp", "Up"))
+    pt = promtool.find_promtool()
+    for f in (typo, missing):
+        run = promtool._run([pt.path, "test", "rules", str(f)], 60)
+        assert run.code == 0, run.stdout + run.stderr
+    files = {"t/typo.yml": typo.read_text(), "t/missing.yml": missing.read_text()}
+    assert [p.split(":")[0] for p in verify_tests({"t/rules.yml": (tmp_path / "rules.yml")
+                                                   .read_text()}, files)] == \
+        ["t/missing.yml", "t/missing.yml", "t/typo.yml"]
+
+
+# --- deterministic, self-describing output -------------------------------------------------
+
+
+def test_generated_tests_are_deterministic(tmp_path: Path) -> None:
+    a = compile_inventory(EXAMPLE, tmp_path / "a" / "rules_out").files
+    b = compile_inventory(EXAMPLE, tmp_path / "b" / "rules_out").files
+    tests = {p: t for p, t in a.items() if p.startswith("tests/")}
+    assert tests and tests == {p: t for p, t in b.items() if p.startswith("tests/")}
+    for path, text in tests.items():
+        runtime, name = path.removeprefix("tests/").removesuffix(".yml").split("/")
+        head = text.splitlines()
+        assert head[0].startswith("# Generated by rulegen from ") and "DO NOT EDIT" in head[0]
+        assert f"(service {name}, line " in head[0]
+        doc = yaml.safe_load(text)
+        assert doc["rule_files"] == [f"../../rules/{runtime}/{name}.yml"]
+        assert doc["evaluation_interval"] == "1m"
+        assert not {"fuzzy_compare", "start_timestamp"} & set(doc)
+        assert all("start_timestamp" not in g for g in doc["tests"])
+
+
+# --- the Prometheus template functions the expectations use ---------------------------------
+
+
+@pytest.mark.parametrize(("fn", "value", "text"), [
+    (humanize1024, 31457280.0, "30Mi"), (humanize1024, 6291480.0, "6Mi"),
+    (humanize1024, 1.0, "1"), (humanize1024, 1536.0, "1.5ki"),
+    (humanize, 300.0, "300"), (humanize, 1234567.0, "1.235M"), (humanize, 0.0166, "16.6m"),
+    (humanize_percentage, 0.9, "90%"), (humanize_percentage, 1.0034, "100.3%"),
+])
+def test_humanize_like_prometheus(fn: Any, value: float, text: str) -> None:
+    assert fn(value) == text
+
+
+def test_expand_and_stable() -> None:
+    labels = {"pod": "p-1"}
+    assert expand('{{ $value | humanize1024 }}B/h in {{ $labels.pod }} {{ "{{" }}x}}',
+                  31457280.0, labels) == "30MiB/h in p-1 {{x}}"
+    assert expand("{{ $value }}", 0.1, {}) == "0.1"
+    assert stable("{{ $value | humanizePercentage }}", 0.9)
+    assert not stable("{{ $value | humanizePercentage }}", 0.12345)  # 12.35% or 12.34%
+    with pytest.raises(Exception, match="cannot evaluate"):
+        expand("{{ $value | printf \"%.1f\" }}", 1.0, {})
+
+
+@pytest.mark.parametrize("matcher", [
+    ("container", "!~", "|POD"), ("container", "=~", "app-.+"), ("code", "=~", "[0-9]{3}"),
+    ("job", "=~", "(api|web)-x+"), ("area", "!=", "heap"), ("type", "=", "rss"),
+])
+def test_made_up_labels_match_the_selector(matcher: tuple[str, str, str]) -> None:
+    name, op, value = matcher
+    got = satisfy([matcher])[name]
+    assert got and (re.fullmatch(value, got) is not None) == (op in ("=~", "="))
