@@ -162,3 +162,39 @@ def test_random_valid_inventories_are_deterministic_and_valid(text: str) -> None
         rules = sorted(str(p) for p in (Path(d) / "out").glob("rules/*/*.yml"))
         results = promtool.check_rules_batch(pt, rules)
         assert [r.file for r in results if not r.ok or r.lint] == []
+
+
+@st.composite
+def small_inventories(draw: st.DrawFn) -> str:
+    """One or two services: each one's generated tests cost seconds of promtool."""
+    svc_names = draw(st.lists(names, min_size=1, max_size=2, unique=True))
+    lines = ["defaults:", "  owner: sre", "services:"]
+    for name in svc_names:
+        runtime, conv = draw(runtimes)
+        lines += [f"  - name: {name}", f"    runtime: {runtime}", f"    convention: {conv}",
+                  f"    memory_limit: {draw(limits)}",
+                  f"    gc_period: {draw(st.sampled_from(['2m', '5m']))}",
+                  "    alerts:",
+                  f"      memory-growth: {{window: {draw(st.integers(1, 3))}h, "
+                  f"for: {draw(st.integers(0, 30))}m, threshold: {draw(st.integers(1, 64))}MiB/h}}",
+                  f"      limit-ratio: {{threshold: {draw(st.integers(50, 95)) / 100}}}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+@settings(max_examples=4)
+@given(small_inventories())
+def test_random_valid_inventories_generated_tests_pass(text: str) -> None:
+    import tempfile
+
+    from rulegen.prove import prove
+
+    with tempfile.TemporaryDirectory() as d:
+        inv = Path(d) / "inventory.yaml"
+        inv.write_text(text)
+        out = Path(d) / "out"
+        write_tree(out, compile_inventory(inv, out).files)
+        proof = prove(out, promtool.find_promtool())
+        assert proof.cases > 0
+        failing = [f.text for s in proof.services for f in s.failures]
+        assert proof.ok, "\n".join(failing)[:3000]
