@@ -49,7 +49,7 @@ from rulegen.synth import (
     stale_after,
     with_gaps,
 )
-from rulegen.testgen import RuleIndex, TestgenError, expand, stable
+from rulegen.testgen import RuleIndex, TestgenError, UnsupportedTemplate, expand, stable
 from rulegen.units import format_duration as dur
 
 GROWTH_FAMILIES = ("memory-growth", "goroutine-leak", "thread-leak", "handle-leak")
@@ -303,14 +303,27 @@ class Ctx:
         rule = self.rules.rule(alertname, signal)
         for text in rule.annotations.values():
             if "$value" in text and not stable(text, value):
-                raise TestgenError(f"{alertname}: annotation {text!r} of value {value!r} is on a "
-                                   "rounding edge; the case would differ between 2.x and 3.x")
+                raise UnsupportedTemplate(
+                    f"{alertname}: annotation {text!r} of value {value!r} is on a rounding "
+                    "edge; it could print differently on Prometheus 2.x and 3.x")
         return ExpAlert(tuple(sorted({**labels, **rule.labels}.items())),
                         tuple(sorted((k, expand(v, value, labels))
                                      for k, v in rule.annotations.items())))
 
-    def firing(self, alertname: str, labels: dict[str, str], t: int) -> ExprTest:
-        rule = self.rules.rule(alertname)
+    def exactly(self, alertname: str, labels: dict[str, str], value: float, t: int,
+                signal: str | None = None) -> tuple[list[AlertTest], list[ExprTest], str]:
+        """The primary assertion: the alert with its labels and annotations at `t`; or, when
+        an annotation's text cannot be worked out (a custom template), its labels only."""
+        try:
+            exp = self.exp_alert(alertname, labels, value, signal)
+        except UnsupportedTemplate as exc:
+            return [], [self.firing(alertname, labels, t, signal)], \
+                f" (labels only: {exc})"
+        return [AlertTest(t, alertname, (exp,))], [], ""
+
+    def firing(self, alertname: str, labels: dict[str, str], t: int,
+               signal: str | None = None) -> ExprTest:
+        rule = self.rules.rule(alertname, signal)
         full = {**labels, **rule.labels, "alertname": alertname, "alertstate": "firing"}
         return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"}}', t,
                         ((selector("ALERTS", full), 1.0),))
@@ -339,7 +352,8 @@ class Ctx:
         alert_tests: list[AlertTest] = []
         exprs: list[ExprTest] = []
         if sh.exact is not None:
-            alert_tests.append(AlertTest(sh.at, name, (self.exp_alert(name, labels, sh.exact),)))
+            alert_tests, exprs, why = self.exactly(name, labels, sh.exact, sh.at)
+            note += why
         elif sh.fires:
             exprs.append(self.firing(name, labels, sh.at))
         else:
@@ -413,12 +427,12 @@ def telemetry(c: Ctx) -> list[Group]:
             if c.memory_signal(sig_name) else 40
         vals = stale_after(constant(level, step_s=S, n=n), e, step_s=S)
         is_limit = lim is not None and lim.series is not None and lim.series.sel == s.sel
-        exp = c.exp_alert(name, dict(s.equality_labels), 1.0, sig_name)
+        tests, exprs, why = c.exactly(name, dict(s.equality_labels), 1.0, t, sig_name)
         out.append(c.group(
             f"vanish-{sig_name}", f"{s.sel} stops at {dur(e)} (a staleness marker), every "
-            "other series stays: fires after W+F",
+            f"other series stays: fires after W+F{why}",
             c.input(s, vals) + ([] if is_limit else c.limit_for("set", n))
-            + c.background(n, [s]), fires=True, alert_tests=[AlertTest(t, name, (exp,))]))
+            + c.background(n, [s]), fires=True, alert_tests=tests, expr_tests=exprs))
     d = g.up(2 * W + F + 10 * MIN)
     n = g.n(d)
     gap = [(g.up(10 * MIN), g.up(10 * MIN) + W // 2)]
@@ -430,11 +444,12 @@ def telemetry(c: Ctx) -> list[Group]:
     if lim and lim.kind == "metric" and lim.always_present and c.used is not None:
         t = g.up(F + 5 * MIN)
         n = g.n(t)
-        exp = c.exp_alert(name, c.result_labels(p.signals["resident"]), 1.0, "memory_limit")
+        tests, exprs, why = c.exactly(name, c.result_labels(p.signals["resident"]), 1.0, t,
+                                      "memory_limit")
         out.append(c.group(
             "limit-unmatched", "the limit source only has a series of another pod/container: "
-            "the limit alerts could never fire", c.limit_for("other", n) + c.background(n),
-            fires=True, alert_tests=[AlertTest(t, name, (exp,))]))
+            f"the limit alerts could never fire{why}", c.limit_for("other", n) + c.background(n),
+            fires=True, alert_tests=tests, expr_tests=exprs))
     return out
 
 

@@ -34,6 +34,11 @@ class TestgenError(UserError):
     __test__ = False
 
 
+class UnsupportedTemplate(TestgenError):
+    """An annotation whose text for a value the generator cannot work out exactly (a template
+    function it does not know, or a value on a rounding edge): its case asserts labels only."""
+
+
 # --- Prometheus template functions the annotations use -------------------------------------
 
 
@@ -107,7 +112,7 @@ def expand(text: str, value: float, labels: Mapping[str, str]) -> str:
             return labels.get(action[len("$labels."):], "")
         parts = [p.strip() for p in action.split("|")]
         if parts[0] != "$value" or len(parts) > 2 or (len(parts) == 2 and parts[1] not in _FUNCS):
-            raise TestgenError(f"the test generator cannot evaluate the template action "
+            raise UnsupportedTemplate(f"the test generator cannot evaluate the template action "
                                f"{{{{ {action} }}}} in annotation {text!r}")
         return _FUNCS[parts[1]](value) if len(parts) == 2 else go_float(value)
 
