@@ -130,19 +130,23 @@ limits = st.sampled_from([
 
 
 @st.composite
-def inventories(draw: st.DrawFn) -> str:
-    svc_names = draw(st.lists(names, min_size=1, max_size=6, unique=True))
+def inventories(draw: st.DrawFn, max_services: int = 6, max_window_h: int = 6,
+                gc_periods: tuple[str, ...] = ("2m", "5m", "15m"), max_for_m: int = 60,
+                max_growth_mib: int = 500, min_ratio_pct: int = 1,
+                max_ratio_pct: int = 100) -> str:
+    svc_names = draw(st.lists(names, min_size=1, max_size=max_services, unique=True))
     lines = ["defaults:", "  owner: sre", "services:"]
     for name in svc_names:
         runtime, conv = draw(runtimes)
-        window_h = draw(st.integers(1, 6))
         lines += [f"  - name: {name}", f"    runtime: {runtime}", f"    convention: {conv}",
                   f"    memory_limit: {draw(limits)}",
-                  f"    gc_period: {draw(st.sampled_from(['2m', '5m', '15m']))}",
+                  f"    gc_period: {draw(st.sampled_from(gc_periods))}",
                   "    alerts:",
-                  f"      memory-growth: {{window: {window_h}h, for: {draw(st.integers(0, 60))}m, "
-                  f"threshold: {draw(st.integers(1, 500))}MiB/h}}",
-                  f"      limit-ratio: {{threshold: {draw(st.integers(1, 100)) / 100}}}"]
+                  f"      memory-growth: {{window: {draw(st.integers(1, max_window_h))}h, "
+                  f"for: {draw(st.integers(0, max_for_m))}m, "
+                  f"threshold: {draw(st.integers(1, max_growth_mib))}MiB/h}}",
+                  "      limit-ratio: {threshold: "
+                  f"{draw(st.integers(min_ratio_pct, max_ratio_pct)) / 100}}}"]
     return "\n".join(lines) + "\n"
 
 
@@ -164,26 +168,11 @@ def test_random_valid_inventories_are_deterministic_and_valid(text: str) -> None
         assert [r.file for r in results if not r.ok or r.lint] == []
 
 
-@st.composite
-def small_inventories(draw: st.DrawFn) -> str:
-    """One or two services: each one's generated tests cost seconds of promtool."""
-    svc_names = draw(st.lists(names, min_size=1, max_size=2, unique=True))
-    lines = ["defaults:", "  owner: sre", "services:"]
-    for name in svc_names:
-        runtime, conv = draw(runtimes)
-        lines += [f"  - name: {name}", f"    runtime: {runtime}", f"    convention: {conv}",
-                  f"    memory_limit: {draw(limits)}",
-                  f"    gc_period: {draw(st.sampled_from(['2m', '5m']))}",
-                  "    alerts:",
-                  f"      memory-growth: {{window: {draw(st.integers(1, 3))}h, "
-                  f"for: {draw(st.integers(0, 30))}m, threshold: {draw(st.integers(1, 64))}MiB/h}}",
-                  f"      limit-ratio: {{threshold: {draw(st.integers(50, 95)) / 100}}}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.slow
 @settings(max_examples=4)
-@given(small_inventories())
+# One or two services: each one's generated tests cost seconds of promtool.
+@given(inventories(max_services=2, max_window_h=3, gc_periods=("2m", "5m"), max_for_m=30,
+                   max_growth_mib=64, min_ratio_pct=50, max_ratio_pct=95))
 def test_random_valid_inventories_generated_tests_pass(text: str) -> None:
     import tempfile
 
