@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLE
 
 
@@ -14,12 +16,19 @@ def git(cwd: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
-def test_threshold_change_is_one_changed_alert(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def committed(tmp_path: Path, rulegen) -> Path:  # type: ignore[no-untyped-def]
+    """The example and its generated rules, committed in a fresh git repository."""
     shutil.copy(EXAMPLE, tmp_path / "inventory.yaml")
     assert rulegen("generate", "inventory.yaml").code == 0
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-qm", "base")
+    return tmp_path
+
+
+def test_threshold_change_is_one_changed_alert(committed: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+    tmp_path = committed
     assert rulegen("diff", "inventory.yaml").stdout.strip() == "no alert changes"
 
     inv = tmp_path / "inventory.yaml"
@@ -36,12 +45,8 @@ def test_threshold_change_is_one_changed_alert(tmp_path: Path, rulegen) -> None:
     assert "| checkout | MemoryLeakSuspected | changed | threshold 2097152 → 3145728" in md
 
 
-def test_removed_service_shows_removed_alerts(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
-    shutil.copy(EXAMPLE, tmp_path / "inventory.yaml")
-    assert rulegen("generate", "inventory.yaml").code == 0
-    git(tmp_path, "init", "-q")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "base")
+def test_removed_service_shows_removed_alerts(committed: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+    tmp_path = committed
     inv = tmp_path / "inventory.yaml"
     text = inv.read_text()
     inv.write_text(text[:text.index("  - name: shipping")])
