@@ -16,9 +16,12 @@ LIMITS = [
 ]
 
 
-def inventory(n: int, tests: bool = True) -> str:
-    lines = ["version: 1", f"output: {{tests: {str(tests).lower()}}}", "defaults:", "  owner: platform", "  labels: {environment: bench}",
-             "services:"]
+def inventory(n: int, tests: bool = True, targets: tuple[str, ...] = ()) -> str:
+    output = f"tests: {str(tests).lower()}"
+    if targets:
+        output += f", targets: [{', '.join(targets)}]"
+    lines = ["version: 1", f"output: {{{output}}}", "defaults:", "  owner: platform",
+             "  labels: {environment: bench}", "services:"]
     for i in range(n):
         runtime, convention = RUNTIMES[i % len(RUNTIMES)]
         lines += [

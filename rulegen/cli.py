@@ -82,16 +82,13 @@ def generate(inventory: Path, out: Path, templates: Path | None,
       rulegen generate examples/otel-demo/inventory.yaml --out rules_out
       rulegen generate inventory.yaml --target prometheus --target operator
     """
-    from rulegen.generate import compile_inventory
-    from rulegen.writer import write_tree
+    from rulegen.generate import generate_tree
 
-    output = compile_inventory(inventory, out, templates, targets)
-    _emit_problems(output.warnings)
-    changed = write_tree(out, output.files)
-    n_alerts = sum(len(p.alerts) for p in output.loaded.plans)
-    state = "written" if changed else "unchanged"
-    click.echo(f"{out}: {len(output.files)} files for {len(output.loaded.plans)} services, "
-               f"{n_alerts} alert families ({state})")
+    written = generate_tree(inventory, out, templates, targets)
+    _emit_problems(written.warnings)
+    state = "written" if written.changed else "unchanged"
+    click.echo(f"{out}: {written.files} files for {written.services} services, "
+               f"{written.alerts} alert families ({state})")
 
 
 @cli.command()

@@ -6,16 +6,17 @@ import multiprocessing as mp
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulegen import targets as tg
-from rulegen.errors import InventoryError, Problem, Severity
+from rulegen.errors import InventoryError, Problem, Severity, WriteFailed
 from rulegen.inventory import Inventory, OutputSettings
 from rulegen.loader import Loaded, load_text, read_inventory
 from rulegen.model import ServicePlan
 from rulegen.render import Renderer
 from rulegen.testgen import test_file, test_path
+from rulegen.writer import Staging, State, write_files, write_tree
 
 
 @dataclass(frozen=True)
@@ -32,23 +33,68 @@ def rules_path(runtime: str, service: str) -> str:
     return f"rules/{runtime}/{service}.yml"
 
 
+@dataclass(frozen=True)
+class Written:
+    warnings: list[Problem]
+    services: int
+    alerts: int  # alert families, summed over services
+    files: int  # how many files the output holds
+    changed: bool  # False: the output already was exactly this
+
+
 # `--target` of `rulegen check` reaches compile_inventory through run_check this way.
 def compile_inventory(inventory: str | Path, out: str | Path,
                       templates: str | Path | None = None,
                       targets: Sequence[str] | None = None) -> Output:
     """Load, validate, plan and render INVENTORY; nothing is written. `targets` overrides the
     inventory's `output.targets`."""
+    job, split = _prepare(inventory, out, templates, targets)
+    if split is None:
+        loaded, files = job.run(job.text)
+        return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None)
+    merged = _compile_parallel(job, *split)
+    return _finish(job, merged.loaded(job.path), merged.files, merged.settings)
+
+
+def generate_tree(inventory: str | Path, out: str | Path,
+                  templates: str | Path | None = None,
+                  targets: Sequence[str] | None = None) -> Written:
+    """compile_inventory, then replace `out` with its files atomically (writer.Staging). In
+    parallel mode each worker writes the files it rendered: the text never travels back."""
+    job, split = _prepare(inventory, out, templates, targets)
+    if split is None:
+        output = compile_inventory(inventory, out, templates, targets)
+        changed = write_tree(Path(out), output.files)
+        plans = output.loaded.plans
+        return Written(output.warnings, len(plans), sum(len(p.alerts) for p in plans),
+                       len(output.files), changed)
+    staging = Staging(Path(out))
+    try:
+        merged = _compile_parallel(job, *split, staging)
+        states = merged.states
+        # Only the aggregated files (mimir) are left to write here.
+        extra = _finish(job, merged.loaded(job.path), merged.files, merged.settings).files
+        states.update(write_files(staging, ((p, t) for p, t in extra.items()
+                                            if p not in states)))
+    except BaseException:
+        staging.discard()
+        raise
+    return Written(merged.warnings, merged.services, merged.alerts, len(states),
+                   staging.commit(states))
+
+
+_Split = tuple[list[str], list[tuple[int, int]]]  # chunk texts, each service's line range
+
+
+def _prepare(inventory: str | Path, out: str | Path, templates: str | Path | None,
+             targets: Sequence[str] | None) -> tuple[_Job, _Split | None]:
     text = read_inventory(inventory)
     # The header names the inventory relative to the output's parent, so the bytes do not
     # depend on the directory rulegen was run from.
     source = Path(os.path.relpath(Path(inventory).resolve(), Path(out).resolve().parent))
     override = tuple(targets) if targets else None
     job = _Job(text, str(inventory), source.as_posix(), templates, override)
-    split = split_services(text) if _workers() > 1 else None
-    if split is None:
-        loaded, files = job.run(text)
-        return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None)
-    return _compile_parallel(job, *split)
+    return job, split_services(text) if _workers() > 1 else None
 
 
 def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
@@ -97,6 +143,7 @@ class _Job:
 _PARALLEL_FROM = 1000
 _ITEM = re.compile(r"^( *)- ")
 _job: _Job | None = None
+_staging: Staging | None = None
 
 
 def _workers() -> int:
@@ -105,10 +152,12 @@ def _workers() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def split_services(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
-    """Chunk texts of the `services:` list and each service's line range, or None when the text is not a plain block list
-    (anchors, several documents, flow style) or too small to be worth it."""
-    if re.search(r"(^|[\s\[{,])[&*][A-Za-z0-9_]", text) or re.search(r"^(---|\.\.\.)", text, re.M):
+def split_services(text: str) -> _Split | None:
+    """Chunk texts of the `services:` list and each service's line range, or None when the
+    text is not a plain block list (anchors, several documents, flow style) or too small to be
+    worth it."""
+    if (re.search(r"(^|[\s\[{,])[&*][A-Za-z0-9_]", text)
+            or re.search(r"^(---|\.\.\.)", text, re.M)):
         return None
     lines = text.split("\n")
     try:
@@ -146,49 +195,95 @@ def split_services(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
     return chunks, list(zip(items, [*items[1:], end], strict=True))
 
 
-def _run_chunk(text: str) -> tuple[Loaded | InventoryError, dict[str, str]]:
+@dataclass
+class _Chunk:
+    """What a worker sends back. With a staging tree the rendered text stays in the worker
+    (it wrote the files) and so do the plans, unless the mimir target aggregates them."""
+    loaded: Loaded | InventoryError | OSError
+    files: dict[str, str]
+    states: dict[str, State]
+    services: int = 0
+    alerts: int = 0
+
+
+def _run_chunk(text: str) -> _Chunk:
     assert _job is not None
     try:
         loaded, files = _job.run(text)
     except InventoryError as exc:
-        return exc, {}
+        return _Chunk(exc, {}, {})
     # Send back only what the parent merges: positions and models would double the run time
     # in pickling alone.
     output = loaded.inventory.output if loaded.inventory else None
-    light = Inventory(services=[], output=output)
-    return Loaded(loaded.path, light, loaded.plans, loaded.warnings, None), files
+    plans = loaded.plans
+    counts = len(plans), sum(len(p.alerts) for p in plans)
+    if _staging is None:
+        light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
+                       loaded.warnings, None)
+        return _Chunk(light, files, {}, *counts)
+    try:
+        states = {rel: _staging.put(rel, t.encode("utf-8")) for rel, t in files.items()}
+    except OSError as exc:
+        return _Chunk(exc, {}, {})
+    if "mimir" in tg.chosen(output, _job.targets):
+        files = {p: t for p, t in files.items() if p.startswith("rules/")}
+    else:
+        files, plans = {}, []
+    light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
+                   loaded.warnings, None)
+    return _Chunk(light, files, states, *counts)
 
 
-def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]) -> Output:
-    global _job
-    _job = job
+def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]],
+                      staging: Staging | None = None) -> _Merged:
+    global _job, _staging
+    _job, _staging = job, staging
     try:
         with mp.get_context("fork").Pool(_workers()) as pool:
             results = pool.map(_run_chunk, chunks)
     finally:
-        _job = None
+        _job = _staging = None
     problems: set[Problem] = set()
-    plans: list[ServicePlan] = []
     warnings: set[Problem] = set()
-    files: dict[str, str] = {}
-    settings: OutputSettings | None = None
-    for loaded, part in results:
+    merged = _Merged([], {}, None, {})
+    for chunk in results:
+        loaded = chunk.loaded
+        if isinstance(loaded, OSError):
+            where = staging.root if staging else job.path
+            raise WriteFailed(f"{where}: writing failed, output left unchanged: {loaded}")
         if isinstance(loaded, InventoryError):
             problems.update(loaded.problems)
             continue
         if loaded.inventory:  # every chunk carries the same header, output: included
-            settings = loaded.inventory.output
-        plans += loaded.plans
+            merged.settings = loaded.inventory.output
+        merged.plans += loaded.plans
         warnings.update(loaded.warnings)
-        files.update(part)
+        merged.files.update(chunk.files)
+        merged.states.update(chunk.states)
+        merged.services += chunk.services
+        merged.alerts += chunk.alerts
     problems.update(_duplicates(job, items))
     if problems:
         errors = sorted(problems | warnings)
         n = sum(p.severity == Severity.ERROR for p in errors)
         raise InventoryError(f"{job.path}: invalid inventory ({n} problem{'s' if n != 1 else ''});"
                              " nothing was written", errors)
-    loaded = Loaded(job.path, None, plans, sorted(warnings), None)
-    return _finish(job, loaded, files, settings)
+    merged.warnings = sorted(warnings)
+    return merged
+
+
+@dataclass
+class _Merged:
+    plans: list[ServicePlan]  # empty when the workers wrote the files (and mimir is off)
+    files: dict[str, str]
+    settings: OutputSettings | None
+    states: dict[str, State]
+    warnings: list[Problem] = field(default_factory=list)
+    services: int = 0
+    alerts: int = 0
+
+    def loaded(self, path: str) -> Loaded:
+        return Loaded(path, None, self.plans, self.warnings, None)
 
 
 _NAME = re.compile(r"^(\s*-?\s*)name:\s*(['\"]?)([^'\"#]*?)\2\s*(#.*)?$")

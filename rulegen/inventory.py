@@ -57,7 +57,8 @@ class RatioSettings(AlertSettings):
 
 
 class ForecastSettings(AlertSettings):
-    horizon: Duration | None = Field(None, description="how far ahead to forecast hitting the limit")
+    horizon: Duration | None = Field(
+        None, description="how far ahead to forecast hitting the limit")
 
 
 class Alerts(Strict):

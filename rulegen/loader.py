@@ -75,7 +75,8 @@ def _describe(err: Any, located: Located) -> Problem:
         return located.problem(loc[:-1], f"missing required key {loc[-1]!r}")
     msg = err["msg"].removeprefix("Value error, ")
     if kind in ("string_pattern_mismatch",):
-        return located.problem(loc, f"{err['input']!r} is not allowed here: {msg[0].lower()}{msg[1:]}")
+        return located.problem(
+            loc, f"{err['input']!r} is not allowed here: {msg[0].lower()}{msg[1:]}")
     elif kind.endswith("_type") or kind.endswith("_parsing"):
         msg = f"{msg} (got {type(err['input']).__name__} {err['input']!r})"
     key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rulegen.units import format_duration
 
@@ -33,7 +34,7 @@ class Series:
     matchers: tuple[Matcher, ...]
     sum_without: tuple[str, ...] = ()
 
-    @property
+    @cached_property  # read many times per rule file
     def sel(self) -> str:
         return selector(self.metric, self.matchers)
 

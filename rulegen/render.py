@@ -47,7 +47,10 @@ def yq(value: object) -> str:
 
 def ann(text: object) -> str:
     """Inventory text for the inside of a double-quoted annotation: Go-escaped, YAML-escaped."""
-    return json.dumps(go_escape(str(text)), ensure_ascii=False)[1:-1]
+    text = str(text)
+    if _PLAIN.match(text) and "{{" not in text:
+        return text
+    return json.dumps(go_escape(text), ensure_ascii=False)[1:-1]
 
 
 def yaml_map(key: str, items: Iterable[tuple[str, object]], indent: int,
@@ -89,6 +92,7 @@ def environment(override_dir: str | Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,  # templates do not change during a run: no stat() per include
         trim_blocks=True,
         lstrip_blocks=True,
         variable_start_string="[[",

@@ -41,7 +41,8 @@ class Located:
                 return pos
         return (1, 1)
 
-    def problem(self, loc: Path, message: str, *, key: bool = False, check: str = "inventory") -> Problem:
+    def problem(self, loc: Path, message: str, *, key: bool = False,
+                check: str = "inventory") -> Problem:
         line, col = self.where(loc, key=key)
         return Problem(self.path, line, col, message, check)
 
@@ -83,7 +84,8 @@ class _Builder:
 
     def build_scalar_key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
-            self.problems.append(Problem(self.loc.path, *_mark(node), "a key must be a plain value"))
+            self.problems.append(
+                Problem(self.loc.path, *_mark(node), "a key must be a plain value"))
             return f"<complex key at line {node.start_mark.line + 1}>"
         key = node.value if node.tag == _STR else self.constructor.construct_object(node)
         return key if isinstance(key, str | int | float | bool) or key is None else str(key)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rulegen import generate
-from rulegen.errors import InventoryError
+from rulegen.errors import InventoryError, WriteFailed
+from rulegen.writer import read_tree
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -56,3 +57,88 @@ def test_small_or_unusual_inventories_stay_serial() -> None:
     big = inventory(N)
     assert generate.split_services(big.replace("defaults:", "defaults: &d")) is None
     assert generate.split_services("---\n" + big) is None
+
+
+# `rulegen generate` on a large inventory: the workers write the files they rendered into the
+# staging tree themselves. The tree on disk must be the serial path's, byte for byte, and every
+# guarantee of the writer must hold across processes.
+
+def generate_both(inv: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    assert generate.split_services(inv.read_text()) is not None  # really parallel
+    written = generate.generate_tree(inv, out / "parallel")
+    with monkeypatch.context() as m:
+        m.setattr(generate, "_workers", lambda: 1)
+        generate.generate_tree(inv, out / "serial")
+    tree = read_tree(out / "parallel")
+    assert tree == read_tree(out / "serial")
+    assert (written.services, written.files, written.changed) == (N, len(tree), True)
+    return tree
+
+
+def test_parallel_writes_the_serial_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False, targets=("prometheus", "operator", "mimir")))
+    tree = generate_both(inv, tmp_path, monkeypatch)
+    assert {p.split("/")[0] for p in tree} == {"rules", "operator", "mimir"}
+    assert sum(p.startswith("mimir/") for p in tree) == 50  # one namespace per owner
+    again = generate.generate_tree(inv, tmp_path / "parallel")
+    assert not again.changed and read_tree(tmp_path / "parallel") == tree
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "parallel", "serial"]
+
+
+def test_parallel_rewrite_drops_removed_services(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N + 1, tests=False))
+    out = tmp_path / "out"
+    generate.generate_tree(inv, out)
+    inv.write_text(inventory(N, tests=False).replace("environment: bench", "environment: prod"))
+    written = generate.generate_tree(inv, out)
+    assert written.changed
+    tree = read_tree(out)
+    assert f"rules/process/svc-{N:05d}.yml" not in tree and len(tree) == N
+    assert all(b'environment: "prod"' in data for data in tree.values())
+
+
+def test_parallel_refuses_to_overwrite_a_foreign_file(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False))
+    out = tmp_path / "out"
+    generate.generate_tree(inv, out)
+    (out / "rules/go/svc-00006.yml").write_text("groups: []  # ours, by hand\n")
+    before = read_tree(out)
+    with pytest.raises(WriteFailed, match=r"did not generate: rules/go/svc-00006\.yml"):
+        generate.generate_tree(inv, out)
+    assert read_tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "out"]
+
+
+def test_parallel_write_failure_leaves_output_as_it_was(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False))
+    out = tmp_path / "out"
+    generate.generate_tree(inv, out)
+    before = read_tree(out)
+    inv.write_text(inventory(N, tests=False).replace("environment: bench", "environment: prod"))
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:  # the disk fills up in a worker, mid-chunk
+        if self.name == "svc-01000.yml":
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)  # the forked workers inherit it
+    with pytest.raises(WriteFailed, match="No space left on device"):
+        generate.generate_tree(inv, out)
+    assert read_tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "out"]
+
+
+def test_parallel_invalid_inventory_writes_nothing(tmp_path: Path) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False).replace("  - name: svc-01100\n",
+                                                     "  - name: svc-00003\n"))
+    out = tmp_path / "not" / "yet" / "out"
+    with pytest.raises(InventoryError, match="nothing was written"):
+        generate.generate_tree(inv, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml"]
