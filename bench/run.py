@@ -8,6 +8,7 @@ into an empty output directory), and the cost per service, to show the growth is
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import shutil
 import statistics
@@ -20,6 +21,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_inventory import inventory  # noqa: E402
 
+from rulegen.writer import read_tree  # noqa: E402
+
 WORK = HERE / "out"
 
 
@@ -29,21 +32,47 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def bench_generate(n: int, repeat: int, tests: bool = False) -> tuple[float, float]:
+def bench_generate(n: int, repeat: int, tests: bool = False,
+                   where: Path = WORK) -> tuple[float, float, float]:
+    """Median time into an empty output, time when nothing changed, and the floor the disk
+    sets: two bare loops writing the same files into an empty directory on the same file
+    system (rulegen writes from one worker per core)."""
     inv = WORK / f"inventory-{n}-{'tests' if tests else 'rules'}.yaml"
     inv.write_text(inventory(n, tests=tests))
-    out = WORK / f"rules-{n}-{'tests' if tests else 'rules'}"
+    out = where / f"rulegen-bench-{n}-{'tests' if tests else 'rules'}"
     cold = []
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
+        os.sync()  # no write-back of the last run in this one's time
         cold.append(timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out",
                            str(out)]))
+    os.sync()
     warm = timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)])
-    return statistics.median(cold), warm
+    files = sorted(read_tree(out).items())
+    bare = out.with_name(out.name + "-bare")
+    shutil.rmtree(bare, ignore_errors=True)
+    os.sync()
+    start = time.perf_counter()
+    with mp.get_context("fork").Pool(2) as pool:  # as many writers as rulegen has workers
+        pool.map(_write, [(bare, files[k::2]) for k in range(2)])
+    floor = time.perf_counter() - start
+    shutil.rmtree(bare)
+    shutil.rmtree(out)
+    return statistics.median(cold), warm, floor
 
 
-def bench_check(n: int) -> tuple[float, float, float]:
-    """rulegen check vs the raw promtool commands it wraps, on the same files."""
+def _write(job: tuple[Path, list[tuple[str, bytes]]]) -> None:
+    root, files = job
+    for rel, data in files:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+
+
+def bench_check(n: int, serial: bool) -> tuple[float | None, float, float, float]:
+    """rulegen check vs the raw promtool commands it wraps, on the same files: `promtool check
+    rules` over all rule files, then `promtool test rules` over all test files, as one process
+    each (`serial`, what one types by hand) and with the test files split over one process per
+    core (what rulegen does). Returns (raw serial, raw check, raw test per core, rulegen)."""
     inv = WORK / f"inventory-{n}-check.yaml"
     inv.write_text(inventory(n, tests=True))
     out = WORK / f"rules-{n}-check"
@@ -53,15 +82,37 @@ def bench_check(n: int) -> tuple[float, float, float]:
     promtool = os.environ.get("PROMTOOL", str(HERE.parent / ".tools/bin/promtool"))
     rules = sorted(str(p) for p in out.glob("rules/*/*.yml"))
     tests = sorted(str(p) for p in out.glob("tests/*/*.yml"))
+    raw_serial = None
+    if serial:
+        raw_serial = (timed([promtool, "check", "rules", *rules])
+                      + timed([promtool, "test", "rules", *tests]))
     raw_check = timed([promtool, "check", "rules", *rules])
-    raw_test = timed([promtool, "test", "rules", *tests])
+    cores = os.cpu_count() or 1
+    start = time.perf_counter()
+    procs = [subprocess.Popen([promtool, "test", "rules", *tests[k::cores]],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for k in range(cores)]
+    if any(p.wait(timeout=7200) != 0 for p in procs):
+        raise SystemExit("raw promtool test rules failed")
+    raw_test = time.perf_counter() - start
     start = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "rulegen", "check", str(inv), "--out", str(out),
-                        "--format", "json"], capture_output=True, timeout=3600)
+                        "--format", "json"], capture_output=True, timeout=7200)
     ours = time.perf_counter() - start
     if p.returncode != 0:
         raise SystemExit(f"rulegen check failed: {p.stderr.decode()[-2000:]}")
-    return raw_check, raw_test, ours
+    return raw_serial, raw_check, raw_test, ours
+
+
+def _fs_type(path: Path) -> str:
+    """The file system type holding `path`, from /proc/mounts (Linux), else "unknown"."""
+    try:
+        mounts = [ln.split() for ln in Path("/proc/mounts").read_text().splitlines()]
+    except OSError:
+        return "unknown"
+    best = max((m for m in mounts if str(path.resolve()).startswith(m[1])),
+               key=lambda m: len(m[1]), default=None)
+    return best[2] if best else "unknown"
 
 
 def main() -> None:
@@ -70,37 +121,49 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--check-sizes", default="",
                     help="sizes to time `rulegen check` against raw promtool, e.g. 250,1000")
+    ap.add_argument("--out-dirs", default=f"{WORK},/dev/shm",
+                    help="where to write the rules-only outputs, comma-separated; one table "
+                         "each (the file system sets a floor: see the bare-write column)")
+    ap.add_argument("--serial-max", type=int, default=250,
+                    help="largest --check-sizes entry to also time raw promtool serially "
+                         "(about 2 s per service)")
     ap.add_argument("--tests-sizes", default="250,1000",
                     help="sizes to time with generated promtool tests (output: {tests: true})")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
-    print("\nRules only (`output: {tests: false}`):\n")
-    print("| services | generate, empty output (s) | generate, unchanged (s) | ms per service |")
-    print("|---:|---:|---:|---:|")
-    for n in sizes:
-        cold, warm = bench_generate(n, args.repeat)
-        print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} |", flush=True)
-    print("\nRules and their generated promtool tests (the default):\n")
-    print("| services | generate, empty output (s) | generate, unchanged (s) | ms per service |")
-    print("|---:|---:|---:|---:|")
-    for n in [int(s) for s in args.tests_sizes.split(",") if s]:
-        cold, warm = bench_generate(n, args.repeat, tests=True)
-        print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} |", flush=True)
+    header = ("| services | generate, empty output (s) | generate, unchanged (s) | ms per service "
+              "| bare write of the same files (s) |\n|---:|---:|---:|---:|---:|")
+    for where in [Path(d) for d in args.out_dirs.split(",") if d and Path(d).is_dir()]:
+        print(f"\nRules only (`output: {{tests: false}}`), output under {where} "
+              f"({_fs_type(where)}):\n\n{header}")
+        for n in sizes:
+            cold, warm, floor = bench_generate(n, args.repeat, where=where)
+            print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} | {floor:.2f} |",
+                  flush=True)
+    tests_sizes = [int(s) for s in args.tests_sizes.split(",") if s]
+    if tests_sizes:
+        print(f"\nRules and their generated promtool tests (the default):\n\n{header}")
+    for n in tests_sizes:
+        cold, warm, floor = bench_generate(n, args.repeat, tests=True)
+        print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} | {floor:.2f} |",
+              flush=True)
     check_sizes = [int(s) for s in args.check_sizes.split(",") if s]
     if check_sizes:
-        print("\n`rulegen check` against raw `promtool check rules` + `promtool test rules` "
-              "(one process each, all files) on the same output:\n")
-        print("| services | promtool check (s) | promtool test (s) | raw total (s) "
-              "| rulegen check (s) | overhead |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("\n`rulegen check` against raw `promtool check rules` + `promtool test rules` on the "
+              "same output: as one process each (serial), and with the test files split over one "
+              "process per core (parallel):\n")
+        print("| services | raw, serial (s) | promtool check (s) | promtool test, parallel (s) "
+              "| raw, parallel (s) | rulegen check (s) | overhead over raw parallel "
+              "| s per service |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in check_sizes:
-        rc, rt, ours = bench_check(n)
+        serial, rc, rt, ours = bench_check(n, n <= args.serial_max)
         raw = rc + rt
-        print(f"| {n} | {rc:.1f} | {rt:.1f} | {raw:.1f} | {ours:.1f} | "
-              f"{100 * (ours - raw) / raw:+.0f}% |", flush=True)
-
+        print(f"| {n} | {f'{serial:.1f}' if serial is not None else 'not run'} | {rc:.1f} "
+              f"| {rt:.1f} | {raw:.1f} | {ours:.1f} | {100 * (ours - raw) / raw:+.1f}% "
+              f"| {ours / n:.2f} |", flush=True)
 
 if __name__ == "__main__":
     main()
