@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from rulegen import promtool
 from rulegen.errors import Problem
@@ -45,10 +44,11 @@ class Proof:
         return sum(s.cases for s in self.services)
 
 
-def _count_cases(text: str) -> int:
-    data = yaml.safe_load(text) or {}
-    return sum(len(t.get("alert_rule_test", []) or []) + len(t.get("promql_expr_test", []) or [])
-               for t in data.get("tests", []) or [])
+def _count_cases(doc: Any) -> int:
+    """Cases of a parsed test file (0 for one that did not parse: `_verify` reports it)."""
+    tests = doc.get("tests") if isinstance(doc, dict) else None
+    return sum(len(t.get("alert_rule_test") or []) + len(t.get("promql_expr_test") or [])
+               for t in tests or [] if isinstance(t, dict))
 
 
 def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
@@ -62,8 +62,8 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
         return proof
     proof.checks = promtool.check_rules_batch(pt, [str(p) for p in rules], lint="duplicate-rules")
     by_stem = {p.relative_to(out / "tests").as_posix(): p for p in tests}
-    problems = _verify(out, rules, tests)
-    proof.problems += problems
+    parsed: dict[str, Any] = {}
+    proof.problems += _verify(out, rules, tests, parsed)
     if not run_tests:
         return proof
     results = {r.file: r for r in promtool.test_rules(pt, [str(p) for p in tests],
@@ -76,12 +76,14 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
                 None, None, None, None, f"{rule}: no generated test file tests/{rel}"),)))
             continue
         r = results[str(test)]
-        proof.services.append(ServiceResult(str(rule), str(test), _count_cases(test.read_text()),
+        cases = _count_cases(parsed.get(test.relative_to(out).as_posix()))
+        proof.services.append(ServiceResult(str(rule), str(test), cases,
                                             r.failures if not r.ok else (), r.output))
     return proof
 
 
-def _verify(out: Path, rules: list[Path], tests: list[Path]) -> list[Problem]:
+def _verify(out: Path, rules: list[Path], tests: list[Path],
+            parsed: dict[str, Any]) -> list[Problem]:
     """promtool passes a test that names an absent alert or a missing rule file: refuse both."""
     from rulegen.testgen import verify_tests
 
@@ -89,4 +91,4 @@ def _verify(out: Path, rules: list[Path], tests: list[Path]) -> list[Problem]:
         return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths}
 
     return [Problem(str(out), 0, 0, message, "prove/test-hygiene")
-            for message in verify_tests(texts(rules), texts(tests))]
+            for message in verify_tests(texts(rules), texts(tests), parsed)]

@@ -203,7 +203,8 @@ test_path.__test__ = False  # type: ignore[attr-defined]
 _ALERTNAME_IN_EXPR = re.compile(r'alertname\s*=\s*"([^"]*)"')
 
 
-def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str]) -> list[str]:
+def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
+                 parsed: dict[str, Any] | None = None) -> list[str]:
     """Problems promtool would let pass silently, one message each (empty: all good).
 
     Keys are paths relative to one root (e.g. `rules/go/a.yml`, `tests/go/a.yml`); each test
@@ -211,6 +212,7 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str]) -
     file parses; every rule_files entry names a given rule file; every test group sets
     `interval` and a unique name; every `alertname` in `alert_rule_test`, and every
     `alertname="..."` in a `promql_expr_test`, is an alert of the referenced rule files.
+    Each test file that parses is put into `parsed` (when given), so callers parse it once.
     """
     problems: list[str] = []
     alerts_of: dict[str, set[str]] = {}
@@ -221,13 +223,15 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str]) -
             problems.append(f"{path}: not a rule file: {exc}")
     for path, text in sorted(test_files.items()):
         try:
-            doc: Any = yaml.safe_load(text)
+            doc: Any = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not YAML: {exc}")
             continue
         if not isinstance(doc, dict):
             problems.append(f"{path}: not a promtool test file")
             continue
+        if parsed is not None:
+            parsed[path] = doc
         here = posixpath.dirname(path)
         known: set[str] = set()
         entries = doc.get("rule_files") or []
