@@ -95,7 +95,8 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
     context = lint.inventory_context(output.loaded)
     with ThreadPoolExecutor(max_workers=1) as pool:
         linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
-        run.proof = prove(out, pt, progress=progress)
+        run.proof = prove(out, pt, progress=progress,
+                          tests_expected=any(p.startswith("tests/") for p in output.files))
         run.problems += _promtool_problems(run.proof)
         run.problems += linted.result()
     if extra:

@@ -126,9 +126,11 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
     from rulegen.loader import load_inventory
     from rulegen.prove import prove
 
-    load_inventory(inventory)  # an invalid inventory is exit 2, before promtool is needed
+    loaded = load_inventory(inventory)  # an invalid inventory: exit 2, before promtool
+    settings = loaded.inventory.output if loaded.inventory else None
     pt = promtool.find_promtool(promtool_path)
-    proof = prove(out, pt, progress=progress_printer())
+    proof = prove(out, pt, progress=progress_printer(),
+                  tests_expected=settings.tests if settings else True)
     for c in proof.checks:
         if not c.ok or c.lint:
             click.echo(f"{c.file}: promtool check rules failed:", err=True)
@@ -137,6 +139,10 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
     for s in proof.services:
         name = Path(s.rules_file).stem
         status = "ok" if s.ok else f"FAILED ({len(s.failures)} failing)"
+        if s.test_file is None and s.ok:
+            click.echo(f"{name}: promtool check rules ok; no generated tests (output.tests "
+                       "is false)")
+            continue
         click.echo(f"{name}: {s.cases} cases {status}")
         for f in s.failures:
             click.echo(f.text, err=True)

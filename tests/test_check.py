@@ -143,3 +143,22 @@ def test_fail_on_warning(clone: Path, rulegen) -> None:  # type: ignore[no-untyp
     r = check(rulegen, "--fail-on", "warning")
     assert r.code == ExitCode.FINDINGS
     assert any(x["check"] == "alerts/runbook" for x in findings(r))
+
+
+def test_inventory_without_tests_checks_rules_only(tmp_path: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
+    """`output: {tests: false}` (the fleet-scale setting) is a clean tree too: promtool checks
+    the rules and nothing reports the absent test files as untested."""
+    text = example_slice(*SLICE).replace("output:\n", "output:\n  tests: false\n", 1)
+    (tmp_path / "inventory.yaml").write_text(text)
+    assert rulegen("generate", "inventory.yaml").code == 0
+    assert not (tmp_path / "rules_out" / "tests").exists()
+    r = rulegen("check", "inventory.yaml", "--format", "json")
+    assert r.code == ExitCode.OK, r.stdout + r.stderr
+    assert findings(r) == []
+    t = rulegen("test", "inventory.yaml")
+    assert t.code == ExitCode.OK, t.stdout + t.stderr
+    assert "checkout: promtool check rules ok; no generated tests" in t.stdout
+    (tmp_path / "rules_out/rules/go/checkout.yml").write_text("groups: [\n")  # still checked
+    r = rulegen("check", "inventory.yaml", "--format", "json")
+    assert r.code == ExitCode.FINDINGS
+    assert {f["check"] for f in findings(r)} >= {"drift/stale", "promtool/check"}
