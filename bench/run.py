@@ -68,6 +68,28 @@ def _write(job: tuple[Path, list[tuple[str, bytes]]]) -> None:
         (root / rel).write_bytes(data)
 
 
+def bench_check_rules(n: int) -> tuple[float, float]:
+    """rulegen check vs `promtool check rules` over an output without tests (`output: {tests:
+    false}`): what rulegen adds besides the promtool tests (compile, drift, own lint)."""
+    inv = WORK / f"inventory-{n}-check-rules.yaml"
+    inv.write_text(inventory(n, tests=False))
+    out = WORK / f"rules-{n}-check-rules"
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)],
+                   check=True, capture_output=True)
+    promtool = os.environ.get("PROMTOOL", str(HERE.parent / ".tools/bin/promtool"))
+    raw = timed([promtool, "check", "rules", "--lint=duplicate-rules",
+                 *sorted(str(p) for p in out.glob("rules/*/*.yml"))])
+    start = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "rulegen", "check", str(inv), "--out", str(out),
+                        "--format", "json"], capture_output=True, timeout=3600)
+    ours = time.perf_counter() - start
+    if p.returncode != 0:
+        raise SystemExit(f"rulegen check failed: {p.stderr.decode()[-2000:]}")
+    shutil.rmtree(out)
+    return raw, ours
+
+
 def bench_check(n: int, serial: bool) -> tuple[float | None, float, float, float]:
     """rulegen check vs the raw promtool commands it wraps, on the same files: `promtool check
     rules` over all rule files, then `promtool test rules` over all test files, as one process
@@ -124,6 +146,8 @@ def main() -> None:
     ap.add_argument("--out-dirs", default=f"{WORK},/dev/shm",
                     help="where to write the rules-only outputs, comma-separated; one table "
                          "each (the file system sets a floor: see the bare-write column)")
+    ap.add_argument("--check-rules-sizes", default="1000,10000",
+                    help="sizes to time `rulegen check` on rules without generated tests")
     ap.add_argument("--serial-max", type=int, default=250,
                     help="largest --check-sizes entry to also time raw promtool serially "
                          "(about 2 s per service)")
@@ -131,7 +155,7 @@ def main() -> None:
                     help="sizes to time with generated promtool tests (output: {tests: true})")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
     header = ("| services | generate, empty output (s) | generate, unchanged (s) | ms per service "
               "| bare write of the same files (s) |\n|---:|---:|---:|---:|---:|")
@@ -149,6 +173,15 @@ def main() -> None:
         cold, warm, floor = bench_generate(n, args.repeat, tests=True)
         print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} | {floor:.2f} |",
               flush=True)
+    rules_sizes = [int(s) for s in args.check_rules_sizes.split(",") if s]
+    if rules_sizes:
+        print("\n`rulegen check` without generated tests (`output: {tests: false}`) against "
+              "`promtool check rules --lint=duplicate-rules` on the same rule files:\n")
+        print("| services | promtool check rules (s) | rulegen check (s) | rulegen minus promtool "
+              "(s) |\n|---:|---:|---:|---:|")
+    for n in rules_sizes:
+        raw, ours = bench_check_rules(n)
+        print(f"| {n} | {raw:.2f} | {ours:.2f} | {ours - raw:.2f} |", flush=True)
     check_sizes = [int(s) for s in args.check_sizes.split(",") if s]
     if check_sizes:
         print("\n`rulegen check` against raw `promtool check rules` + `promtool test rules` on the "
