@@ -44,7 +44,7 @@ lint: bootstrap
 	$(BIN)/mypy
 
 bench: bootstrap
-	$(BIN)/python bench/run.py --check-sizes 250,1000
+	$(BIN)/python bench/run.py --check-sizes 25,100 --serial-max 100
 
 clean:
 	rm -rf $(VENV) $(PROMTOOL_DIR) .pytest_cache .mypy_cache .hypothesis

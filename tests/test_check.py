@@ -13,7 +13,6 @@ import pytest
 from rulegen.errors import ExitCode
 from tests.conftest import EXAMPLE, ROOT, example_slice
 
-
 # Most cases run on a slice of the example (three services, every kind of limit join) to keep
 # the suite fast: each `rulegen check` runs all generated promtool tests.
 SLICE = ("checkout", "recommendation", "shipping")
