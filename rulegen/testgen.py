@@ -215,12 +215,23 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
     Each test file that parses is put into `parsed` (when given), so callers parse it once.
     """
     problems: list[str] = []
-    alerts_of: dict[str, set[str]] = {}
-    for path, text in rule_files.items():
-        try:
-            alerts_of[posixpath.normpath(path)] = {r.alertname for r in RuleIndex(text).rules}
-        except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
-            problems.append(f"{path}: not a rule file: {exc}")
+    rule_texts = {posixpath.normpath(path): (path, text) for path, text in rule_files.items()}
+    parsed_rules: dict[str, set[str] | None] = {}
+
+    def alerts_of(target: str) -> set[str] | None:
+        """Alert names of a given rule file (None: not given); parsed once, when a test names
+        it (an output without tests parses none)."""
+        if target not in rule_texts:
+            return None
+        if target not in parsed_rules:
+            path, text = rule_texts[target]
+            try:
+                parsed_rules[target] = {r.alertname for r in RuleIndex(text).rules}
+            except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+                problems.append(f"{path}: not a rule file: {exc}")
+                parsed_rules[target] = set()
+        return parsed_rules[target]
+
     for path, text in sorted(test_files.items()):
         try:
             doc: Any = yaml.load(text, Loader=_Loader)
@@ -239,11 +250,12 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
             problems.append(f"{path}: no rule_files")
         for entry in entries:
             target = posixpath.normpath(posixpath.join(here, str(entry)))
-            if target not in alerts_of:
+            alerts = alerts_of(target)
+            if alerts is None:
                 problems.append(f"{path}: rule_files entry {entry!r} resolves to {target}, "
                                 "which is not a generated rule file")
             else:
-                known |= alerts_of[target]
+                known |= alerts
         seen: set[str] = set()
         for i, group in enumerate(doc.get("tests") or []):
             name = str(group.get("name") or f"#{i + 1}")

@@ -43,23 +43,27 @@ class Labels:
         return Labels(None, self.dropped - extra)
 
 
-def labels(e: pp.Expr) -> Labels | None:
-    """What labels `e` can carry; None for a scalar."""
+def labels(e: pp.Expr, found: list[str] | None = None) -> Labels | None:
+    """What labels `e` can carry; None for a scalar. One pass over the tree: with `found`,
+    the mismatch of every binary operation inside `e` is appended to it on the way (each
+    node's labels are worked out once, so the cost is linear in the size of the expression)."""
     if isinstance(e, pp.NumberLiteral | pp.StringLiteral):
         return None
     if isinstance(e, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
-        return labels(e.expr)
+        return labels(e.expr, found)
     if isinstance(e, pp.AggregateExpr):
-        return _aggregate(e)
+        return _aggregate(e, found)
     if isinstance(e, pp.Call):
-        return _call(e)
+        return _call(e, found)
     if isinstance(e, pp.BinaryExpr):
-        return _binary(e)
+        return _binary(e, found)
     return Labels()
 
 
-def _aggregate(e: pp.AggregateExpr) -> Labels:
-    inner = labels(e.expr) or Labels()
+def _aggregate(e: pp.AggregateExpr, found: list[str] | None) -> Labels:
+    if isinstance(e.param, pp.Expr):
+        labels(e.param, found)  # e.g. topk(scalar(a / b), x): its binaries are checked too
+    inner = labels(e.expr, found) or Labels()
     name = str(e.op)
     if name in _KEEP_LABELS:
         return inner
@@ -74,12 +78,12 @@ def _aggregate(e: pp.AggregateExpr) -> Labels:
     return Labels(None, inner.dropped | grouped)
 
 
-def _call(e: pp.Call) -> Labels | None:
+def _call(e: pp.Call, found: list[str] | None) -> Labels | None:
+    args = [labels(a, found) for a in e.args if isinstance(a, pp.Expr)]
     if e.func.return_type == pp.ValueType.Scalar:
         return None
     if e.func.name == "vector":
         return Labels(frozenset())
-    args = [labels(a) for a in e.args if isinstance(a, pp.Expr)]
     first = next((a for a in args if a is not None), Labels())
     if e.func.name in ("label_replace", "label_join") and isinstance(e.args[1], pp.StringLiteral):
         return first.plus({e.args[1].val})
@@ -89,8 +93,10 @@ def _call(e: pp.Call) -> Labels | None:
     return first
 
 
-def _binary(e: pp.BinaryExpr) -> Labels | None:
-    lhs, rhs = labels(e.lhs), labels(e.rhs)
+def _binary(e: pp.BinaryExpr, found: list[str] | None) -> Labels | None:
+    lhs, rhs = labels(e.lhs, found), labels(e.rhs, found)
+    if found is not None:
+        found.extend(_mismatches(e, lhs, rhs))
     if lhs is None or rhs is None:
         return rhs if lhs is None else lhs
     if op(e) in SET_OPS:
@@ -112,7 +118,11 @@ def _binary(e: pp.BinaryExpr) -> Labels | None:
 
 
 def mismatches(e: pp.BinaryExpr) -> Iterator[str]:
-    lhs, rhs = labels(e.lhs), labels(e.rhs)
+    """Why the two sides of `e` (itself only, not the operations inside it) never match."""
+    return _mismatches(e, labels(e.lhs), labels(e.rhs))
+
+
+def _mismatches(e: pp.BinaryExpr, lhs: Labels | None, rhs: Labels | None) -> Iterator[str]:
     if lhs is None or rhs is None or op(e) == "or":
         return
     mod = e.modifier
@@ -145,7 +155,7 @@ def mismatches(e: pp.BinaryExpr) -> Iterator[str]:
 def check(rule: RuleContext) -> Iterator[Problem]:
     if rule.expr is None:
         return
-    for n in rule.nodes:
-        if isinstance(n, pp.BinaryExpr):
-            for message in mismatches(n):
-                yield rule.problem(("expr",), message, ID, SEVERITY)
+    found: list[str] = []
+    labels(rule.expr, found)
+    for message in found:
+        yield rule.problem(("expr",), message, ID, SEVERITY)

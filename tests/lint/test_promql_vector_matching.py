@@ -34,6 +34,12 @@ def found(rule: str) -> list[tuple[int, int]]:
     ('{alert: A, expr: "sum by (x) (a) > 0 and on (x) b"}', []),
     ('{alert: A, expr: "scalar(a) * sum by (x) (b) > 1"}', []),
     ('{alert: A, expr: "histogram_quantile(0.9, sum by (le, x) (b)) / on (le) c > 1"}', [(4, 22)]),
+    # inside a function that returns a scalar, and inside an aggregation's parameter
+    ('{alert: A, expr: "c * scalar(sum by (x) (a) / sum by (y) (b)) > 1"}', [(4, 22)]),
+    ('{alert: A, expr: "topk(scalar(sum by (x) (a) / sum by (y) (b)), c) > 1"}', [(4, 22)]),
+    # nested: the inner mismatch, and the outer one for each side, are all reported
+    ('{alert: A, expr: "(sum by (x) (a) / sum by (y) (b)) / on (z) sum by (w) (c) > 1"}',
+     [(4, 22), (4, 22), (4, 22)]),
 ])
 def test_cases(rule: str, expected: list[tuple[int, int]]) -> None:
     assert found(rule) == expected
