@@ -36,29 +36,36 @@ def bench_generate(n: int, repeat: int, tests: bool = False,
                    where: Path = WORK) -> tuple[float, float, float]:
     """Median time into an empty output, time when nothing changed, and the floor the disk
     sets: two bare loops writing the same files into an empty directory on the same file
-    system (rulegen writes from one worker per core)."""
+    system (rulegen writes from one worker per core).
+
+    Every run writes a directory of its own, removed only when the benchmark ends: ext4 skips
+    inodes freed in the last minute or so when it creates files (`recently_deleted` in
+    `ext4_create`, 30% of a run's samples under perf), so deleting one run's 10,000 files
+    right before the next would measure that scan rather than rulegen."""
     inv = WORK / f"inventory-{n}-{'tests' if tests else 'rules'}.yaml"
     inv.write_text(inventory(n, tests=tests))
-    out = where / f"rulegen-bench-{n}-{'tests' if tests else 'rules'}"
+    base = where / f"rulegen-bench-{n}-{'tests' if tests else 'rules'}"
     cold = []
-    for _ in range(repeat):
-        shutil.rmtree(out, ignore_errors=True)
+    for k in range(repeat):
         os.sync()  # no write-back of the last run in this one's time
         cold.append(timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out",
-                           str(out)]))
+                           f"{base}-{k}"]))
     os.sync()
-    warm = timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)])
-    files = sorted(read_tree(out).items())
-    bare = out.with_name(out.name + "-bare")
-    shutil.rmtree(bare, ignore_errors=True)
+    warm = timed([sys.executable, "-m", "rulegen", "generate", str(inv), "--out",
+                  f"{base}-{repeat - 1}"])
+    files = sorted(read_tree(Path(f"{base}-0")).items())
+    bare = Path(f"{base}-bare")
     os.sync()
     start = time.perf_counter()
     with mp.get_context("fork").Pool(2) as pool:  # as many writers as rulegen has workers
         pool.map(_write, [(bare, files[k::2]) for k in range(2)])
     floor = time.perf_counter() - start
-    shutil.rmtree(bare)
-    shutil.rmtree(out)
     return statistics.median(cold), warm, floor
+
+
+def _clean(where: Path) -> None:
+    for old in where.glob("rulegen-bench-*"):
+        shutil.rmtree(old)
 
 
 def _write(job: tuple[Path, list[tuple[str, bytes]]]) -> None:
@@ -159,7 +166,10 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
     header = ("| services | generate, empty output (s) | generate, unchanged (s) | ms per service "
               "| bare write of the same files (s) |\n|---:|---:|---:|---:|---:|")
-    for where in [Path(d) for d in args.out_dirs.split(",") if d and Path(d).is_dir()]:
+    out_dirs = [Path(d) for d in args.out_dirs.split(",") if d and Path(d).is_dir()]
+    for where in [*out_dirs, WORK]:
+        _clean(where)  # leftovers of an interrupted run
+    for where in out_dirs:
         print(f"\nRules only (`output: {{tests: false}}`), output under {where} "
               f"({_fs_type(where)}):\n\n{header}")
         for n in sizes:
@@ -173,6 +183,8 @@ def main() -> None:
         cold, warm, floor = bench_generate(n, args.repeat, tests=True)
         print(f"| {n} | {cold:.2f} | {warm:.2f} | {1000 * cold / n:.3f} | {floor:.2f} |",
               flush=True)
+    for where in [*out_dirs, WORK]:
+        _clean(where)
     rules_sizes = [int(s) for s in args.check_rules_sizes.split(",") if s]
     if rules_sizes:
         print("\n`rulegen check` without generated tests (`output: {tests: false}`) against "

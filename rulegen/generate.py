@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import re
@@ -239,7 +240,9 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
     global _job, _staging
     _job, _staging = job, staging
     try:
-        with mp.get_context("fork").Pool(_workers()) as pool:
+        # The workers exit after their chunks: no cyclic garbage collection (about 5% of
+        # their time, measured with perf), memory is freed when they do.
+        with mp.get_context("fork").Pool(_workers(), initializer=gc.disable) as pool:
             results = pool.map(_run_chunk, chunks)
     finally:
         _job = _staging = None
