@@ -24,6 +24,7 @@ from make_inventory import inventory  # noqa: E402
 from rulegen.writer import read_tree  # noqa: E402
 
 WORK = HERE / "out"
+PROMTOOL = os.environ.get("PROMTOOL", str(HERE.parent / ".tools/bin/promtool"))
 
 
 def timed(cmd: list[str]) -> float:
@@ -78,23 +79,33 @@ def _write(job: tuple[Path, list[tuple[str, bytes]]]) -> None:
 def bench_check_rules(n: int) -> tuple[float, float]:
     """rulegen check vs `promtool check rules` over an output without tests (`output: {tests:
     false}`): what rulegen adds besides the promtool tests (compile, drift, own lint)."""
-    inv = WORK / f"inventory-{n}-check-rules.yaml"
-    inv.write_text(inventory(n, tests=False))
-    out = WORK / f"rules-{n}-check-rules"
+    inv, out = _generated(n, "check-rules", tests=False)
+    raw = timed([PROMTOOL, "check", "rules", "--lint=duplicate-rules",
+                 *sorted(str(p) for p in out.glob("rules/*/*.yml"))])
+    ours = _rulegen_check(inv, out)
+    shutil.rmtree(out)
+    return raw, ours
+
+
+def _generated(n: int, name: str, tests: bool) -> tuple[Path, Path]:
+    """A synthetic inventory of n services and its freshly generated output."""
+    inv = WORK / f"inventory-{n}-{name}.yaml"
+    inv.write_text(inventory(n, tests=tests))
+    out = WORK / f"rules-{n}-{name}"
     shutil.rmtree(out, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)],
                    check=True, capture_output=True)
-    promtool = os.environ.get("PROMTOOL", str(HERE.parent / ".tools/bin/promtool"))
-    raw = timed([promtool, "check", "rules", "--lint=duplicate-rules",
-                 *sorted(str(p) for p in out.glob("rules/*/*.yml"))])
+    return inv, out
+
+
+def _rulegen_check(inv: Path, out: Path) -> float:
     start = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "rulegen", "check", str(inv), "--out", str(out),
-                        "--format", "json"], capture_output=True, timeout=3600)
-    ours = time.perf_counter() - start
+                        "--format", "json"], capture_output=True, timeout=7200)
+    took = time.perf_counter() - start
     if p.returncode != 0:
         raise SystemExit(f"rulegen check failed: {p.stderr.decode()[-2000:]}")
-    shutil.rmtree(out)
-    return raw, ours
+    return took
 
 
 def bench_check(n: int, serial: bool) -> tuple[float | None, float, float, float]:
@@ -102,35 +113,23 @@ def bench_check(n: int, serial: bool) -> tuple[float | None, float, float, float
     rules` over all rule files, then `promtool test rules` over all test files, as one process
     each (`serial`, what one types by hand) and with the test files split over one process per
     core (what rulegen does). Returns (raw serial, raw check, raw test per core, rulegen)."""
-    inv = WORK / f"inventory-{n}-check.yaml"
-    inv.write_text(inventory(n, tests=True))
-    out = WORK / f"rules-{n}-check"
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "rulegen", "generate", str(inv), "--out", str(out)],
-                   check=True, capture_output=True)
-    promtool = os.environ.get("PROMTOOL", str(HERE.parent / ".tools/bin/promtool"))
+    inv, out = _generated(n, "check", tests=True)
     rules = sorted(str(p) for p in out.glob("rules/*/*.yml"))
     tests = sorted(str(p) for p in out.glob("tests/*/*.yml"))
     raw_serial = None
     if serial:
-        raw_serial = (timed([promtool, "check", "rules", *rules])
-                      + timed([promtool, "test", "rules", *tests]))
-    raw_check = timed([promtool, "check", "rules", *rules])
+        raw_serial = (timed([PROMTOOL, "check", "rules", *rules])
+                      + timed([PROMTOOL, "test", "rules", *tests]))
+    raw_check = timed([PROMTOOL, "check", "rules", *rules])
     cores = os.cpu_count() or 1
     start = time.perf_counter()
-    procs = [subprocess.Popen([promtool, "test", "rules", *tests[k::cores]],
+    procs = [subprocess.Popen([PROMTOOL, "test", "rules", *tests[k::cores]],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for k in range(cores)]
     if any(p.wait(timeout=7200) != 0 for p in procs):
         raise SystemExit("raw promtool test rules failed")
     raw_test = time.perf_counter() - start
-    start = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "rulegen", "check", str(inv), "--out", str(out),
-                        "--format", "json"], capture_output=True, timeout=7200)
-    ours = time.perf_counter() - start
-    if p.returncode != 0:
-        raise SystemExit(f"rulegen check failed: {p.stderr.decode()[-2000:]}")
-    return raw_serial, raw_check, raw_test, ours
+    return raw_serial, raw_check, raw_test, _rulegen_check(inv, out)
 
 
 def _fs_type(path: Path) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulegen import targets as tg
-from rulegen.errors import InventoryError, Problem, Severity, WriteFailed
+from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
 from rulegen.loader import Loaded, load_text, read_inventory
 from rulegen.model import ServicePlan
@@ -49,7 +49,10 @@ def compile_inventory(inventory: str | Path, out: str | Path,
                       targets: Sequence[str] | None = None) -> Output:
     """Load, validate, plan and render INVENTORY; nothing is written. `targets` overrides the
     inventory's `output.targets`."""
-    job, split = _prepare(inventory, out, templates, targets)
+    return _compile(*_prepare(inventory, out, templates, targets))
+
+
+def _compile(job: _Job, split: _Split | None) -> Output:
     if split is None:
         loaded, files = job.run(job.text)
         return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None)
@@ -64,7 +67,7 @@ def generate_tree(inventory: str | Path, out: str | Path,
     parallel mode each worker writes the files it rendered: the text never travels back."""
     job, split = _prepare(inventory, out, templates, targets)
     if split is None:
-        output = compile_inventory(inventory, out, templates, targets)
+        output = _compile(job, split)
         changed = write_tree(Path(out), output.files)
         plans = output.loaded.plans
         return Written(output.warnings, len(plans), sum(len(p.alerts) for p in plans),
@@ -218,18 +221,16 @@ def _run_chunk(text: str) -> _Chunk:
     output = loaded.inventory.output if loaded.inventory else None
     plans = loaded.plans
     counts = len(plans), sum(len(p.alerts) for p in plans)
-    if _staging is None:
-        light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
-                       loaded.warnings, None)
-        return _Chunk(light, files, {}, *counts)
-    try:
-        states = {rel: _staging.put(rel, t.encode("utf-8")) for rel, t in files.items()}
-    except OSError as exc:
-        return _Chunk(exc, {}, {})
-    if "mimir" in tg.chosen(output, _job.targets):
-        files = {p: t for p, t in files.items() if p.startswith("rules/")}
-    else:
-        files, plans = {}, []
+    states: dict[str, State] = {}
+    if _staging is not None:
+        try:
+            states = {rel: _staging.put(rel, t.encode("utf-8")) for rel, t in files.items()}
+        except OSError as exc:
+            return _Chunk(exc, {}, {})
+        if "mimir" in tg.chosen(output, _job.targets):
+            files = {p: t for p, t in files.items() if p.startswith("rules/")}
+        else:
+            files, plans = {}, []
     light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
                    loaded.warnings, None)
     return _Chunk(light, files, states, *counts)
@@ -251,9 +252,9 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
     merged = _Merged([], {}, None, {})
     for chunk in results:
         loaded = chunk.loaded
-        if isinstance(loaded, OSError):
-            where = staging.root if staging else job.path
-            raise WriteFailed(f"{where}: writing failed, output left unchanged: {loaded}")
+        if isinstance(loaded, OSError):  # only a worker that writes can get one
+            assert staging is not None
+            raise staging.failed(loaded)
         if isinstance(loaded, InventoryError):
             problems.update(loaded.problems)
             continue

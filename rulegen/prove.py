@@ -66,7 +66,8 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     proof.checks = promtool.check_rules_batch(pt, [str(p) for p in rules], lint="duplicate-rules")
     by_stem = {p.relative_to(out / "tests").as_posix(): p for p in tests}
     parsed: dict[str, Any] = {}
-    proof.problems += _verify(out, rules, tests, parsed)
+    if tests:  # the rule files are read for the tests' sake only
+        proof.problems += _verify(out, rules, tests, parsed)
     if not run_tests:
         return proof
     results = {r.file: r for r in promtool.test_rules(pt, [str(p) for p in tests],
@@ -74,12 +75,11 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     for rule in rules:
         rel = rule.relative_to(out / "rules").as_posix()
         test = by_stem.get(rel)
-        if test is None and not tests_expected:
-            proof.services.append(ServiceResult(str(rule), None, 0))
-            continue
         if test is None:
-            proof.services.append(ServiceResult(str(rule), None, 0, (promtool.TestFailure(
-                None, None, None, None, f"{rule}: no generated test file tests/{rel}"),)))
+            missing = promtool.TestFailure(None, None, None, None,
+                                           f"{rule}: no generated test file tests/{rel}")
+            proof.services.append(ServiceResult(str(rule), None, 0,
+                                                (missing,) if tests_expected else ()))
             continue
         r = results[str(test)]
         cases = _count_cases(parsed.get(test.relative_to(out).as_posix()))

@@ -40,10 +40,6 @@ def generated(data: bytes) -> bool:
     return MARKER.encode() in data[:400]
 
 
-def foreign_files(current: dict[str, bytes]) -> list[str]:
-    return sorted(p for p, data in current.items() if not generated(data))
-
-
 class State(enum.Enum):
     SAME = "same"        # equal to the file already in the output
     NEW = "new"          # no such file yet
@@ -114,12 +110,15 @@ class Staging:
             _swap(self.tmp, self.root.resolve())
             return True
         except OSError as exc:
-            self.discard()
-            raise WriteFailed(f"{self.root}: writing failed, output left unchanged: {exc}") \
-                from None
+            raise self.failed(exc) from None
         except BaseException:
             self.discard()
             raise
+
+    def failed(self, exc: OSError) -> WriteFailed:
+        """Discard the new tree; the error to raise for `exc`."""
+        self.discard()
+        return WriteFailed(f"{self.root}: writing failed, output left unchanged: {exc}")
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -136,9 +135,7 @@ def write_files(staging: Staging, files: Iterable[tuple[str, str]]) -> dict[str,
     try:
         return {rel: staging.put(rel, text.encode("utf-8")) for rel, text in files}
     except OSError as exc:
-        staging.discard()
-        raise WriteFailed(f"{staging.root}: writing failed, output left unchanged: {exc}") \
-            from None
+        raise staging.failed(exc) from None
 
 
 def write_tree(root: Path, files: dict[str, str]) -> bool:
