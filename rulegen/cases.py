@@ -30,7 +30,7 @@ from typing import Any
 
 from rulegen.families import Family
 from rulegen.model import AlertPlan, ServicePlan
-from rulegen.promql import Matcher, Series
+from rulegen.promql import Matcher, Series, quote
 from rulegen.shapes import (
     MIB,
     MIN,
@@ -87,6 +87,8 @@ class Group:
     alert_tests: tuple[AlertTest, ...] = ()
     expr_tests: tuple[ExprTest, ...] = ()
     fires: bool = False
+    marker: str = ""  # the label value only this case's series carry ("": not batchable)
+    cases: tuple[Group, ...] = ()  # a batch: the cases it runs side by side
 
 
 # --- labels that satisfy a selector ---------------------------------------------------------
@@ -202,6 +204,7 @@ class Ctx:
         self.lim = lim.size if lim and lim.kind == "static" else 256 * MIB
         self.used = plan.signals.get("runtime_used" if lim and lim.kind == "runtime"
                                      else "resident")
+        self.pod = "a"  # the identity of the case being built (pods, instances)
 
     def fmts(self, alertname: str, signal: str | None = None) -> tuple[str, ...]:
         """The `{{ $value ... }}` actions of the rule's annotations."""
@@ -210,8 +213,8 @@ class Ctx:
                              for m in re.findall(r"\{\{[^}]*\$value[^}]*\}\}", text)}))
 
     # labels and series
-    def labels_for(self, s: Series, pod: str = "a") -> dict[str, str]:
-        name = self.plan.name
+    def labels_for(self, s: Series, pod: str | None = None) -> dict[str, str]:
+        name, pod = self.plan.name, pod or self.pod
         fixed: dict[str, str] = {}
         for app, _ in self.plan.limit.join if self.plan.limit else ():
             fixed[app] = ("otel-demo" if "namespace" in app
@@ -322,29 +325,58 @@ class Ctx:
         return [AlertTest(t, alertname, (exp,))], [], ""
 
     def firing(self, alertname: str, labels: dict[str, str], t: int,
-               signal: str | None = None) -> ExprTest:
+               signal: str | None = None, only: str = "") -> ExprTest:
+        """`only`: a matcher that keeps the alerts of this case's series (in a batch)."""
         rule = self.rules.rule(alertname, signal)
         full = {**labels, **rule.labels, "alertname": alertname, "alertstate": "firing"}
-        return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"}}', t,
+        return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"{only}}}', t,
                         ((selector("ALERTS", full), 1.0),))
 
-    def silent(self, alertname: str, duration: int) -> ExprTest:
-        return ExprTest(f'max_over_time(ALERTS{{alertname="{alertname}", alertstate="firing"}}'
-                        f'[{dur(duration + self.grid.step)}])', duration)
+    def silent(self, alertname: str, duration: int, only: str = "") -> ExprTest:
+        return ExprTest(f'max_over_time(ALERTS{{alertname="{alertname}", alertstate="firing"'
+                        f'{only}}}[{dur(duration + self.grid.step)}])', duration)
 
     def group(self, case: str, comment: str, series: list[InputSeries], *,
               alert_tests: Sequence[AlertTest] = (), expr_tests: Sequence[ExprTest] = (),
-              fires: bool = False) -> Group:
+              fires: bool = False, marker: str = "") -> Group:
         name = f"{self.fam.id}/{case}"
         # promtool prints no group name for a failed promql_expr_test, only its expression:
         # a PromQL comment names the group there.
         exprs = tuple(ExprTest(f"{t.expr}  # {name}", t.eval_time, t.samples)
                       for t in expr_tests)
         return Group(name, " ".join(comment.split()), self.S, tuple(series),
-                     tuple(alert_tests), exprs, fires)
+                     tuple(alert_tests), exprs, fires, marker)
+
+    def batch_key(self, sh: Shape, sig: Series) -> tuple[str, str]:
+        """For a case asserted with expressions only: its identity (pod name) and the matcher
+        that selects its alerts, when its series can share a test group with other cases
+        (every series and alert of it carries `<service>-<identity>`); else ("a", "")."""
+        lim = self.plan.limit
+        if sh.exact is not None or (lim is not None and lim.kind == "metric" and not any(
+                "pod" in a for a in lim.on)):
+            return "a", ""  # an alert_rule_test lists every alert; a limit shared by all pods
+        pod = f"{self.fam.id}-{sh.case}"
+        marker = f"{self.plan.name}-{pod}"
+        self.pod = pod
+        try:
+            res = self.result_labels(sig)
+        finally:
+            self.pod = "a"
+        key = next((k for k in ("instance", *sorted(res)) if res.get(k) == marker), None)
+        if key is None:
+            return "a", ""
+        return pod, f", {key}={quote(marker)}"
 
     def realize(self, sh: Shape, sig: Series, note: str = "") -> Group:
         """The test group of a shape on signal `sig` (with the service's other series)."""
+        pod, only = self.batch_key(sh, sig)
+        self.pod = pod
+        try:
+            return self._realize(sh, sig, note, only)
+        finally:
+            self.pod = "a"
+
+    def _realize(self, sh: Shape, sig: Series, note: str, only: str) -> Group:
         name, n = self.fam.alertname, len(sh.values)
         labels = self.result_labels(sig)
         series = (self.input(sig, sh.values) + self.limit_for(sh.limit, n)
@@ -355,16 +387,17 @@ class Ctx:
             alert_tests, exprs, why = self.exactly(name, labels, sh.exact, sh.at)
             note += why
         elif sh.fires:
-            exprs.append(self.firing(name, labels, sh.at))
+            exprs.append(self.firing(name, labels, sh.at, only=only))
         else:
-            exprs.append(self.silent(name, sh.at))
+            exprs.append(self.silent(name, sh.at, only))
         heap = self.plan.signals.get("heap")
         if sh.quiet_growth and heap is not None and heap.sel == sig.sel and self.rules.has(
                 "MemoryLeakSuspected"):
-            exprs.append(self.silent("MemoryLeakSuspected", sh.at))
+            exprs.append(self.silent("MemoryLeakSuspected", sh.at, only))
             note += "; memory-growth stays silent"
         return self.group(sh.case, sh.comment + (note if sh.exact is not None else ""), series,
-                          alert_tests=alert_tests, expr_tests=exprs, fires=sh.fires)
+                          alert_tests=alert_tests, expr_tests=exprs, fires=sh.fires,
+                          marker=f"{self.plan.name}-{self.pod}" if only else "")
 
 
 # --- the families ----------------------------------------------------------------------------
@@ -467,3 +500,43 @@ BUILDERS: dict[str, Callable[[Ctx], list[Group]]] = {
 
 def groups_for(plan: ServicePlan, alert: AlertPlan, rules: RuleIndex) -> list[Group]:
     return BUILDERS[alert.family.id](Ctx(plan, alert, rules))
+
+
+def _marked(series: str, marker: str) -> bool:
+    """True if a label of `series` is `marker` (or `marker-other`: another pod of the case)."""
+    return any(v in (marker, marker + "-other") for v in re.findall(r'="((?:[^"\\]|\\.)*)"',
+                                                                   series))
+
+
+def batched(groups: Sequence[Group]) -> list[Group]:
+    """The groups, with the cases of each family that are asserted by expressions alone run
+    side by side in one group `<family>/batch` (in the place of the first of them).
+
+    promtool evaluates every rule of the file at every step of every group, and most of a
+    step's cost does not grow with the number of series: a group of ten cases costs a
+    fraction of ten groups. Each case's series carry its own `<service>-<family>-<case>`
+    identity (instance, pod), its assertions select its own alerts, and a failing expression
+    names its case in a comment. A case whose series are not all unique and marked stays a
+    group of its own, as does every case asserted with alert_rule_test (which lists every alert
+    of the group)."""
+    ok: dict[str, list[Group]] = {}
+    seen: set[str] = set()
+    for g in groups:
+        mine = {s.series for s in g.series}
+        if (g.marker and not g.alert_tests and len(mine) == len(g.series) and not mine & seen
+                and all(_marked(s, g.marker) for s in mine)):
+            seen |= mine
+            ok.setdefault(g.name.split("/")[0], []).append(g)
+    out: list[Group] = []
+    for g in groups:
+        fam = g.name.split("/")[0]
+        cases = ok.get(fam, [])
+        if len(cases) < 2 or g not in cases:
+            out.append(g)
+        elif g is cases[0]:
+            out.append(Group(f"{fam}/batch", f"{len(cases)} cases side by side; each case's "
+                             "series carry its own identity and its assertions select its own "
+                             "alerts", g.interval, tuple(s for c in cases for s in c.series), (),
+                             tuple(t for c in cases for t in c.expr_tests),
+                             any(c.fires for c in cases), cases=tuple(cases)))
+    return out

@@ -173,10 +173,10 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
               env: jinja2.Environment) -> str:
     """The promtool test file for one service. `rules_rel` is its rule file relative to the
     test file; `rules_text` is that file's text (annotations are taken from it)."""
-    from rulegen.cases import groups_for
+    from rulegen.cases import batched, groups_for
 
     index = RuleIndex(rules_text)
-    groups = [g for alert in plan.alerts for g in groups_for(plan, alert, index)]
+    groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, index)])
     names = [g.name for g in groups]
     if len(names) != len(set(names)):
         raise TestgenError(f"duplicate test group names for service {plan.name}")

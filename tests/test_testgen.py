@@ -29,7 +29,7 @@ from rulegen.testgen import (
     verify_tests,
 )
 from rulegen.writer import write_tree
-from tests.conftest import EXAMPLE, ROOT
+from tests.conftest import EXAMPLE, ROOT, example_slice
 
 MACROS = ROOT / "templates" / "_macros.j2"
 
@@ -50,6 +50,18 @@ def failing_groups(result: promtool.TestResult) -> set[str]:
 
 def groups(text: str) -> Iterator[dict[str, Any]]:
     yield from yaml.safe_load(text)["tests"]
+
+
+def case_names(text: str) -> set[str]:
+    """Every case of a test file: the groups of one case, and the cases of a batch (named by
+    the `# <family>/<case>` comment of their expressions)."""
+    names = set()
+    for g in groups(text):
+        if not g["name"].endswith("/batch"):
+            names.add(g["name"])
+        names |= {re.search(r"#\s*(\S+)\s*$", t["expr"])[1]  # type: ignore[index]
+                  for t in g.get("promql_expr_test", [])}
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +128,67 @@ def test_limit_join_is_proved_with_different_label_names(
     assert exp["exp_labels"]["k8s_pod_name"] == "checkout-a"
     assert exp["exp_annotations"]["description"].startswith(
         "Memory of checkout stayed at or above 90% of the cadvisor limit")
-    names = {g["name"] for g in groups(files["tests/go/checkout.yml"])}
+    names = case_names(files["tests/go/checkout.yml"])
     assert {"limit-ratio/healthy-other-pod", "limit-ratio/healthy-limit-zero",
             "limit-forecast/healthy-other-pod", "telemetry-missing/limit-unmatched"} <= names
+
+
+def test_expression_cases_of_a_family_share_a_batch(
+        example: tuple[Path, dict[str, str]]) -> None:
+    """checkout (cAdvisor limit joined on the pod): the cases asserted by expressions run in
+    one group per family; every series and assertion of a case carries its own identity, so no
+    case sees another's series or alerts."""
+    _, files = example
+    text = files["tests/go/checkout.yml"]
+    gs = {g["name"]: g for g in groups(text)}
+    batches = sorted(n for n in gs if n.endswith("/batch"))
+    assert batches == ["goroutine-leak/batch", "limit-forecast/batch", "limit-ratio/batch",
+                       "memory-growth/batch"]
+    for name in batches:
+        series = [s["series"] for s in gs[name]["input_series"]]
+        assert len(series) == len(set(series))
+        fam = name.split("/")[0]
+        tests = gs[name]["promql_expr_test"]
+        cases = {re.search(r"#\s*(\S+)\s*$", t["expr"])[1] for t in tests}  # type: ignore[index]
+        assert len(cases) >= 3 and all(c.startswith(fam + "/") for c in cases)
+        assert "alert_rule_test" not in gs[name]
+        for case in cases:
+            marker = f"checkout-{case.replace('/', '-')}"
+            assert f"      # {case} ({marker}): " in text
+            mine = [t for t in tests if t["expr"].endswith(f"# {case}")]
+            assert mine and all(f'instance="{marker}"' in t["expr"] for t in mine), case
+            assert all(f'instance="{marker}"' in s["labels"] and
+                       f'k8s_pod_name="{marker}"' in s["labels"]
+                       for t in mine for s in t["exp_samples"])
+        markers = {f"checkout-{c.replace('/', '-')}" for c in cases}
+        for s in gs[name]["input_series"]:  # every series belongs to exactly one case
+            values = set(re.findall(r'="([^"]*)"', s["series"]))
+            assert len({v.removesuffix("-other") for v in values} & markers) == 1, s
+    assert "checkout-a" not in "".join(str(gs[n]) for n in batches)
+
+
+def test_cases_that_cannot_be_told_apart_are_not_batched(
+        example: tuple[Path, dict[str, str]]) -> None:
+    """currency's selector fixes container_name, the one label its docker_stats limit joins
+    on: every case would have the same series, so each stays a group of its own."""
+    _, files = example
+    gs = list(groups(files["tests/process/currency.yml"]))
+    assert not [g for g in gs if g["name"].endswith("/batch")]
+    assert len(gs) == len(case_names(files["tests/process/currency.yml"])) > 20
+
+
+def test_a_limit_join_without_a_pod_label_is_not_batched(tmp_path: Path) -> None:
+    """A limit joined on namespace and container only: every case would share the limit series
+    of the one container, so no case is batched."""
+    text = example_slice("checkout").replace(
+        "        k8s_pod_name: pod\n", "")
+    assert "k8s_pod_name" not in text
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(text)
+    files = compile_inventory(inv, tmp_path / "out").files
+    names = [g["name"] for g in groups(files["tests/go/checkout.yml"])]
+    assert names and not [n for n in names if n.endswith("/batch")]
+    assert verify_output(files) == []
 
 
 # --- broken designs turn specific healthy cases red ----------------------------------------
