@@ -86,7 +86,6 @@ class Group:
     series: tuple[InputSeries, ...]
     alert_tests: tuple[AlertTest, ...] = ()
     expr_tests: tuple[ExprTest, ...] = ()
-    fires: bool = False
     marker: str = ""  # the label value only this case's series carry ("": not batchable)
     cases: tuple[Group, ...] = ()  # a batch: the cases it runs side by side
 
@@ -226,9 +225,9 @@ class Ctx:
             fixed["instance"] = f"{name}-{pod}"
         return satisfy(s.matchers, fixed)
 
-    def result_labels(self, s: Series) -> dict[str, str]:
+    def result_labels(self, s: Series, pod: str | None = None) -> dict[str, str]:
         """Labels of `s` after its aggregation (what an alert on it carries)."""
-        return {k: v for k, v in self.labels_for(s).items() if k not in s.sum_without}
+        return {k: v for k, v in self.labels_for(s, pod).items() if k not in s.sum_without}
 
     def input(self, s: Series, values: Sequence[Sample] | tuple[float, int],
               labels: dict[str, str] | None = None) -> list[InputSeries]:
@@ -338,45 +337,42 @@ class Ctx:
 
     def group(self, case: str, comment: str, series: list[InputSeries], *,
               alert_tests: Sequence[AlertTest] = (), expr_tests: Sequence[ExprTest] = (),
-              fires: bool = False, marker: str = "") -> Group:
+              marker: str = "") -> Group:
         name = f"{self.fam.id}/{case}"
         # promtool prints no group name for a failed promql_expr_test, only its expression:
         # a PromQL comment names the group there.
         exprs = tuple(ExprTest(f"{t.expr}  # {name}", t.eval_time, t.samples)
                       for t in expr_tests)
         return Group(name, " ".join(comment.split()), self.S, tuple(series),
-                     tuple(alert_tests), exprs, fires, marker)
+                     tuple(alert_tests), exprs, marker)
 
-    def batch_key(self, sh: Shape, sig: Series) -> tuple[str, str]:
-        """For a case asserted with expressions only: its identity (pod name) and the matcher
-        that selects its alerts, when its series can share a test group with other cases
-        (every series and alert of it carries `<service>-<identity>`); else ("a", "")."""
+    def batch_label(self, sh: Shape, sig: Series, pod: str) -> str | None:
+        """The label that tells this case's alerts from other cases' when the case runs as
+        `pod` in a batch (its value `<service>-<pod>`), or None if it cannot be batched."""
         lim = self.plan.limit
         if sh.exact is not None or (lim is not None and lim.kind == "metric" and not any(
                 "pod" in a for a in lim.on)):
-            return "a", ""  # an alert_rule_test lists every alert; a limit shared by all pods
-        pod = f"{self.fam.id}-{sh.case}"
+            return None  # an alert_rule_test lists every alert; a limit shared by all pods
+        res = self.result_labels(sig, pod)
         marker = f"{self.plan.name}-{pod}"
-        self.pod = pod
-        try:
-            res = self.result_labels(sig)
-        finally:
-            self.pod = "a"
-        key = next((k for k in ("instance", *sorted(res)) if res.get(k) == marker), None)
-        if key is None:
-            return "a", ""
-        return pod, f", {key}={quote(marker)}"
+        return next((k for k in ("instance", *sorted(res)) if res.get(k) == marker), None)
 
     def realize(self, sh: Shape, sig: Series, note: str = "") -> Group:
         """The test group of a shape on signal `sig` (with the service's other series)."""
-        pod, only = self.batch_key(sh, sig)
+        pod = f"{self.fam.id}-{sh.case}"
+        key = self.batch_label(sh, sig, pod)
+        if key is None:
+            return self._realize(sh, sig, note, "")
         self.pod = pod
         try:
-            return self._realize(sh, sig, note, only)
+            return self._realize(sh, sig, note, key)
         finally:
             self.pod = "a"
 
-    def _realize(self, sh: Shape, sig: Series, note: str, only: str) -> Group:
+    def _realize(self, sh: Shape, sig: Series, note: str, key: str) -> Group:
+        """`key`: the label that selects this case's alerts in a batch ("": not batched)."""
+        marker = f"{self.plan.name}-{self.pod}" if key else ""
+        only = f", {key}={quote(marker)}" if key else ""
         name, n = self.fam.alertname, len(sh.values)
         labels = self.result_labels(sig)
         series = (self.input(sig, sh.values) + self.limit_for(sh.limit, n)
@@ -396,8 +392,7 @@ class Ctx:
             exprs.append(self.silent("MemoryLeakSuspected", sh.at, only))
             note += "; memory-growth stays silent"
         return self.group(sh.case, sh.comment + (note if sh.exact is not None else ""), series,
-                          alert_tests=alert_tests, expr_tests=exprs, fires=sh.fires,
-                          marker=f"{self.plan.name}-{self.pod}" if only else "")
+                          alert_tests=alert_tests, expr_tests=exprs, marker=marker)
 
 
 # --- the families ----------------------------------------------------------------------------
@@ -465,7 +460,7 @@ def telemetry(c: Ctx) -> list[Group]:
             f"vanish-{sig_name}", f"{s.sel} stops at {dur(e)} (a staleness marker), every "
             f"other series stays: fires after W+F{why}",
             c.input(s, vals) + ([] if is_limit else c.limit_for("set", n))
-            + c.background(n, [s]), fires=True, alert_tests=tests, expr_tests=exprs))
+            + c.background(n, [s]), alert_tests=tests, expr_tests=exprs))
     d = g.up(2 * W + F + 10 * MIN)
     n = g.n(d)
     gap = [(g.up(10 * MIN), g.up(10 * MIN) + W // 2)]
@@ -482,7 +477,7 @@ def telemetry(c: Ctx) -> list[Group]:
         out.append(c.group(
             "limit-unmatched", "the limit source only has a series of another pod/container: "
             f"the limit alerts could never fire{why}", c.limit_for("other", n) + c.background(n),
-            fires=True, alert_tests=tests, expr_tests=exprs))
+            alert_tests=tests, expr_tests=exprs))
     return out
 
 
@@ -527,16 +522,17 @@ def batched(groups: Sequence[Group]) -> list[Group]:
                 and all(_marked(s, g.marker) for s in mine)):
             seen |= mine
             ok.setdefault(g.name.split("/")[0], []).append(g)
+    batches = {id(cs[0]): (fam, cs) for fam, cs in ok.items() if len(cs) > 1}
+    taken = {id(c) for _, cs in batches.values() for c in cs}
     out: list[Group] = []
     for g in groups:
-        fam = g.name.split("/")[0]
-        cases = ok.get(fam, [])
-        if len(cases) < 2 or g not in cases:
-            out.append(g)
-        elif g is cases[0]:
-            out.append(Group(f"{fam}/batch", f"{len(cases)} cases side by side; each case's "
+        if id(g) in batches:
+            fam, cs = batches[id(g)]
+            out.append(Group(f"{fam}/batch", f"{len(cs)} cases side by side; each case's "
                              "series carry its own identity and its assertions select its own "
-                             "alerts", g.interval, tuple(s for c in cases for s in c.series), (),
-                             tuple(t for c in cases for t in c.expr_tests),
-                             any(c.fires for c in cases), cases=tuple(cases)))
+                             "alerts", g.interval, tuple(s for c in cs for s in c.series),
+                             expr_tests=tuple(t for c in cs for t in c.expr_tests),
+                             cases=tuple(cs)))
+        elif id(g) not in taken:
+            out.append(g)
     return out

@@ -34,6 +34,12 @@ from tests.conftest import EXAMPLE, ROOT, example_slice
 MACROS = ROOT / "templates" / "_macros.j2"
 
 
+def case_of(expr: str) -> str | None:
+    """The case a generated expression test belongs to: its `# <family>/<case>` comment."""
+    m = re.search(r"#\s*(\S+)\s*$", expr)
+    return m[1] if m else None
+
+
 def failing_groups(result: promtool.TestResult) -> set[str]:
     """Test group names of a failed run: promtool names the group of a failed alert test; a
     failed expression test is named by the `# <group>` comment the generator appends."""
@@ -41,8 +47,8 @@ def failing_groups(result: promtool.TestResult) -> set[str]:
     for f in result.failures:
         if f.group:
             names.add(f.group)
-        elif f.expr and (m := re.search(r"#\s*(\S+)\s*$", f.expr)):
-            names.add(m[1])
+        elif f.expr and (case := case_of(f.expr)):
+            names.add(case)
         else:
             names.add(f"<unattributed: {f.text[:200]}>")
     return names
@@ -59,8 +65,7 @@ def case_names(text: str) -> set[str]:
     for g in groups(text):
         if not g["name"].endswith("/batch"):
             names.add(g["name"])
-        names |= {re.search(r"#\s*(\S+)\s*$", t["expr"])[1]  # type: ignore[index]
-                  for t in g.get("promql_expr_test", [])}
+        names |= {str(case_of(t["expr"])) for t in g.get("promql_expr_test", [])}
     return names
 
 
@@ -149,7 +154,7 @@ def test_expression_cases_of_a_family_share_a_batch(
         assert len(series) == len(set(series))
         fam = name.split("/")[0]
         tests = gs[name]["promql_expr_test"]
-        cases = {re.search(r"#\s*(\S+)\s*$", t["expr"])[1] for t in tests}  # type: ignore[index]
+        cases = {str(case_of(t["expr"])) for t in tests}
         assert len(cases) >= 3 and all(c.startswith(fam + "/") for c in cases)
         assert "alert_rule_test" not in gs[name]
         for case in cases:
