@@ -308,7 +308,7 @@ class Ctx:
                 raise UnsupportedTemplate(
                     f"{alertname}: annotation {text!r} of value {value!r} is on a rounding "
                     "edge; it could print differently on Prometheus 2.x and 3.x")
-        return ExpAlert(tuple(sorted({**labels, **rule.labels}.items())),
+        return ExpAlert(tuple(sorted({**labels, **rule.expanded_labels(value, labels)}.items())),
                         tuple(sorted((k, expand(v, value, labels))
                                      for k, v in rule.annotations.items())))
 
@@ -327,7 +327,8 @@ class Ctx:
                signal: str | None = None, only: str = "") -> ExprTest:
         """`only`: a matcher that keeps the alerts of this case's series (in a batch)."""
         rule = self.rules.rule(alertname, signal)
-        full = {**labels, **rule.labels, "alertname": alertname, "alertstate": "firing"}
+        full = {**labels, **rule.expanded_labels(None, labels), "alertname": alertname,
+                "alertstate": "firing"}
         return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"{only}}}', t,
                         ((selector("ALERTS", full), 1.0),))
 

@@ -1,4 +1,5 @@
-"""Small PromQL text builders. Label values are always escaped; names are validated upstream."""
+"""Small PromQL text builders. Label values are quoted by `rulegen.text`; names are validated
+upstream."""
 
 from __future__ import annotations
 
@@ -6,15 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from rulegen.text import promql_string as quote
 from rulegen.units import format_duration
 
 Matcher = tuple[str, str, str]  # (label, op, value)
-
-
-def quote(value: str) -> str:
-    """A PromQL double-quoted string literal."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
 
 
 def selector(metric: str, matchers: Iterable[Matcher]) -> str:

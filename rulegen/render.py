@@ -2,15 +2,14 @@
 
 The templates use `[[ ]]` and `[% %]` as jinja delimiters so that Prometheus's own
 `{{ $labels.x }}` / `{{ $value }}` templates are plain text to jinja and pass through intact.
-Inventory text reaches the output only through the `yq`/`ann` filters, which quote it for YAML
-and neutralise `{{` for Go templates: it is never evaluated as a template.
+Inventory text reaches the output only through the filters of `rulegen.text` (`yq` for YAML
+scalars, `label` for alert label values, `ann` inside annotations; PromQL strings are quoted by
+`rulegen.promql`): it is written literally and never evaluated as a template.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import jinja2
 from rulegen.errors import UserError
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Series
+from rulegen.text import annotation_text, label_value, yaml_string
 from rulegen.units import format_duration, format_size
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"  # installed wheel
@@ -29,41 +29,18 @@ def builtin_templates() -> Path:
     return PACKAGE_TEMPLATES if PACKAGE_TEMPLATES.is_dir() else SOURCE_TEMPLATES
 
 
-def go_escape(text: str) -> str:
-    """Make `text` literal inside a Go (Prometheus) template."""
-    return text.replace("{{", '{{ "{{" }}')
-
-
-_PLAIN = re.compile(r'^[^"\\\x00-\x1f\x7f]*$')
-
-
-def yq(value: object) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    text = str(value)
-    if _PLAIN.match(text):  # the common case, and a measurable share of a 10k-service run
-        return f'"{text}"'
-    return json.dumps(text, ensure_ascii=False)
-
-
-def ann(text: object) -> str:
-    """Inventory text for the inside of a double-quoted annotation: Go-escaped, YAML-escaped."""
-    text = str(text)
-    if _PLAIN.match(text) and "{{" not in text:
-        return text
-    return json.dumps(go_escape(text), ensure_ascii=False)[1:-1]
-
-
 def yaml_map(key: str, items: Iterable[tuple[str, object]], indent: int,
              extra: dict[str, str] | None = None) -> str:
-    """`key:` and its sorted `name: "value"` lines at `indent`, with no trailing newline."""
+    """An alert's `labels:` block at `indent`, sorted, no trailing newline. Prometheus
+    template-expands label values, so each is written as a literal label value."""
     pad = " " * indent
     pairs = sorted([*items, *(extra or {}).items()])
-    return "\n".join([f"{pad}{key}:", *(f"{pad}  {k}: {yq(v)}" for k, v in pairs)])
+    return "\n".join([f"{pad}{key}:", *(f"{pad}  {k}: {label_value(v)}" for k, v in pairs)])
 
 
 def link_lines(links: Iterable[tuple[str, str]], indent: int) -> str:
-    """Annotation lines `<name>_url: "..."`: inventory text, so Go-escaped."""
-    return "".join(f"\n{' ' * indent}{k}_url: \"{ann(v)}\"" for k, v in links)
+    """Annotation lines `<name>_url: "..."`: inventory text, so written literally."""
+    return "".join(f"\n{' ' * indent}{k}_url: \"{annotation_text(v)}\"" for k, v in links)
 
 
 def num(x: float) -> str:
@@ -102,7 +79,7 @@ def environment(override_dir: str | Path | None = None) -> jinja2.Environment:
         comment_start_string="[#",
         comment_end_string="#]",
     )
-    env.filters.update(yq=yq, ann=ann, dur=format_duration, num=num, size=format_size,
+    env.filters.update(yq=yaml_string, ann=annotation_text, label=label_value, dur=format_duration, num=num, size=format_size,
                        indent_lines=lambda s, n: s.replace("\n", "\n" + " " * n))
     env.globals.update(subquery=subquery, rate_text=rate_text, yaml_map=yaml_map,
                        link_lines=link_lines)

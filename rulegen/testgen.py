@@ -137,6 +137,16 @@ class Rule:
     labels: dict[str, str]
     annotations: dict[str, str]
 
+    def expanded_labels(self, value: float | None,
+                        labels: Mapping[str, str]) -> dict[str, str]:
+        """The alert's own labels as Prometheus sends them: each value template-expanded
+        (`value` None: the assertion knows no value, so a label that uses one cannot be
+        asserted)."""
+        out = {k: expand(v, value or 0.0, labels) for k, v in self.labels.items()}
+        if value is None and out != {k: expand(v, 1.0, labels) for k, v in self.labels.items()}:
+            raise UnsupportedTemplate(f"{self.alertname}: a label uses $value")
+        return out
+
 
 class RuleIndex:
     """The alerting rules of one rendered rule file."""

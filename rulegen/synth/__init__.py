@@ -14,7 +14,7 @@ increment is whole: snap leak rates with ``whole_rate`` and sawtooth amplitudes 
 ``whole_amplitude`` (otherwise rounding makes a staircase of many short runs).
 """
 
-from rulegen.synth.notation import InputSeries, decode, encode, escape_label_value, selector
+from rulegen.synth.notation import InputSeries, decode, encode, selector
 from rulegen.synth.series import (
     STALE,
     Sample,
@@ -51,7 +51,6 @@ __all__ = [
     "daily_curve",
     "decode",
     "encode",
-    "escape_label_value",
     "linear_leak",
     "n_samples",
     "noise",

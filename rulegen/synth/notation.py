@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rulegen.synth.series import STALE, Sample, Series
+from rulegen.text import promql_string
 
 _UNUM = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _TOKEN = re.compile(rf"(?P<a>[+-]?{_UNUM})(?:(?P<op>[+-])(?P<b>{_UNUM}))?(?:x(?P<n>\d+))?")
@@ -110,11 +111,6 @@ def decode(text: str) -> Series:
     return out
 
 
-def escape_label_value(value: str) -> str:
-    """Escape for a PromQL double-quoted string: backslash, double quote, newline."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 def selector(metric: str, labels: Mapping[str, str] | None = None) -> str:
     """``metric{a="x", b="y"}`` with labels sorted by name and values escaped; ``metric``
     alone when there are no labels. Names must be legacy (non-UTF-8) Prometheus names."""
@@ -126,7 +122,7 @@ def selector(metric: str, labels: Mapping[str, str] | None = None) -> str:
             raise ValueError(f"invalid label name {name!r}")
     if not items:
         return metric
-    return metric + "{" + ", ".join(f'{k}="{escape_label_value(v)}"' for k, v in items) + "}"
+    return metric + "{" + ", ".join(f"{k}={promql_string(v)}" for k, v in items) + "}"
 
 
 @dataclass(frozen=True)
