@@ -475,10 +475,12 @@ def telemetry(c: Ctx) -> list[Group]:
         n = g.n(t)
         tests, exprs, why = c.exactly(name, c.result_labels(p.signals["resident"]), 1.0, t,
                                       "memory_limit")
-        out.append(c.group(
-            "limit-unmatched", "the limit source only has a series of another pod/container: "
-            f"the limit alerts could never fire{why}", c.limit_for("other", n) + c.background(n),
-            alert_tests=tests, expr_tests=exprs))
+        for case, mode, what in (
+                ("limit-unmatched", "other", "only has a series of another pod/container"),
+                ("limit-zero", "zero", "has the service's series, at 0 (no limit set)")):
+            out.append(c.group(
+                case, f"the limit source {what}: the limit alerts could never fire{why}",
+                c.limit_for(mode, n) + c.background(n), alert_tests=tests, expr_tests=exprs))
     return out
 
 

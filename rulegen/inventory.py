@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from rulegen import units
+from rulegen.regex import check_regex
 
 LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 SERVICE_NAME = r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$"
+METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+LINK_NAME = r"^[a-z][a-z0-9_]*$"
+SEVERITY = r"^[a-z][a-z0-9_-]*$"
+MAX_SERVICE_NAME = 128  # file names <service>.yml and rulegen-<service> stay far below 255 bytes
 
 Size = Annotated[int, BeforeValidator(units.parse_size), WithJsonSchema({
     "anyOf": [{"type": "string", "pattern": units.SIZE_PATTERN}, {"type": "integer", "minimum": 0}],
@@ -22,6 +35,11 @@ Duration = Annotated[int, BeforeValidator(units.parse_duration), WithJsonSchema(
     "type": "string", "pattern": units.DURATION_PATTERN, "description": "e.g. 30s, 5m, 2h, 1d"})]
 Rate = Annotated[float, BeforeValidator(units.parse_rate), WithJsonSchema({
     "type": "string", "pattern": units.RATE_PATTERN, "description": "e.g. 10MiB/h, 50/h"})]
+CountRate = Annotated[float, BeforeValidator(units.parse_count_rate), WithJsonSchema({
+    "type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?\s*/\s*(s|sec|m|min|h|d)$",
+    "description": "things counted per time, e.g. 100/h"})]
+Fraction = Annotated[float, Field(allow_inf_nan=False)]
+Regex = Annotated[str, AfterValidator(check_regex)]
 LabelName = Annotated[str, Field(pattern=LABEL_NAME)]
 
 
@@ -32,9 +50,18 @@ class Strict(BaseModel):
 class MatcherOp(Strict):
     """A non-equality matcher: exactly one of the keys."""
 
-    regex: str | None = None
+    regex: Regex | None = None
     not_: str | None = Field(None, alias="not")
-    not_regex: str | None = None
+    not_regex: Regex | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MatcherOp:
+        given = [k for k in ("regex", "not", "not_regex")
+                 if getattr(self, "not_" if k == "not" else k) is not None]
+        if len(given) != 1:
+            raise ValueError("a matcher takes exactly one of regex, not, not_regex"
+                             + (f"; this one has {' and '.join(given)}" if given else ""))
+        return self
 
 
 Matcher = str | MatcherOp
@@ -43,7 +70,7 @@ Matchers = dict[LabelName, Matcher]
 
 class AlertSettings(Strict):
     disabled: bool | None = None
-    severity: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")] | None = None
+    severity: Annotated[str, Field(pattern=SEVERITY)] | None = None
     for_: Duration | None = Field(None, alias="for")
     window: Duration | None = Field(None, description="range the alert looks back over")
 
@@ -52,8 +79,13 @@ class GrowthSettings(AlertSettings):
     threshold: Rate | None = Field(None, description="growth per hour that counts as a leak")
 
 
+class CountGrowthSettings(AlertSettings):
+    threshold: CountRate | None = Field(
+        None, description="growth of a count per hour that counts as a leak")
+
+
 class RatioSettings(AlertSettings):
-    threshold: float | None = Field(None, description="fraction of the limit, e.g. 0.8")
+    threshold: Fraction | None = Field(None, description="fraction of the limit, e.g. 0.8")
 
 
 class ForecastSettings(AlertSettings):
@@ -67,14 +99,14 @@ class Alerts(Strict):
     memory_growth: GrowthSettings | None = Field(None, alias="memory-growth")
     limit_ratio: RatioSettings | None = Field(None, alias="limit-ratio")
     limit_forecast: ForecastSettings | None = Field(None, alias="limit-forecast")
-    goroutine_leak: GrowthSettings | None = Field(None, alias="goroutine-leak")
-    thread_leak: GrowthSettings | None = Field(None, alias="thread-leak")
-    handle_leak: GrowthSettings | None = Field(None, alias="handle-leak")
+    goroutine_leak: CountGrowthSettings | None = Field(None, alias="goroutine-leak")
+    thread_leak: CountGrowthSettings | None = Field(None, alias="thread-leak")
+    handle_leak: CountGrowthSettings | None = Field(None, alias="handle-leak")
     telemetry_missing: AlertSettings | None = Field(None, alias="telemetry-missing")
 
 
 class SignalOverride(Strict):
-    metric: Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")] | None = None
+    metric: Annotated[str, Field(pattern=METRIC_NAME)] | None = None
     matchers: Matchers | None = None
     sum_without: list[LabelName] | None = None
 
@@ -94,7 +126,7 @@ class MemoryLimit(Strict):
         "application label -> limit label, for series whose label names differ"))
 
 
-Links = dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str]
+Links = dict[Annotated[str, Field(pattern=LINK_NAME)], str]
 
 
 class Defaults(Strict):
@@ -110,7 +142,7 @@ class Defaults(Strict):
 
 
 class Service(Strict):
-    name: Annotated[str, Field(pattern=SERVICE_NAME)]
+    name: Annotated[str, Field(pattern=SERVICE_NAME, max_length=MAX_SERVICE_NAME)]
     runtime: str
     convention: str | None = None
     owner: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -13,7 +14,18 @@ from pydantic import BaseModel, ValidationError
 
 from rulegen import yamlpos
 from rulegen.errors import InventoryError, Problem, Severity
-from rulegen.inventory import Inventory, Service
+from rulegen.inventory import (
+    K8S_LABEL_KEY,
+    K8S_LABEL_VALUE,
+    K8S_NAMESPACE,
+    LABEL_NAME,
+    LINK_NAME,
+    METRIC_NAME,
+    SERVICE_NAME,
+    SEVERITY,
+    Inventory,
+    Service,
+)
 from rulegen.model import ServicePlan, plan
 from rulegen.yamlpos import Located
 
@@ -61,9 +73,58 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
+# What a pattern in inventory.py means, in the inventory's words.
+_PATTERNS = {
+    LABEL_NAME: "a label name starts with a letter or _ and has only letters, digits and _",
+    SERVICE_NAME: "a service name has only letters, digits, '.', '_' and '-', and starts and "
+                  "ends with a letter or digit",
+    METRIC_NAME: "a metric name starts with a letter, _ or : and has only letters, digits, _ "
+                 "and :",
+    LINK_NAME: "a link name has only lower-case letters, digits and _, and starts with a letter",
+    SEVERITY: "a severity has only lower-case letters, digits, _ and -, and starts with a letter",
+    K8S_NAMESPACE: "a Kubernetes namespace is at most 63 lower-case letters, digits and '-', "
+                   "starting and ending with a letter or digit",
+    K8S_LABEL_KEY: "a Kubernetes label key is an optional DNS prefix and '/', then at most 63 "
+                   "letters, digits, '-', '_' and '.'",
+    K8S_LABEL_VALUE: "a Kubernetes label value is at most 63 letters, digits, '-', '_' and '.', "
+                     "starting and ending with a letter or digit",
+}
+_KINDS = {"string": "text", "dict": "a mapping (key: value)", "model": "a mapping (key: value)",
+          "model_attributes": "a mapping (key: value)", "list": "a list", "int": "a whole number",
+          "float": "a number", "bool": "true or false"}
+
+
+def _shown(value: Any, written: str | None) -> str:
+    """What a wrong value is, in YAML's words."""
+    if written is not None:
+        return (f"{_shown(value, None)} (YAML 1.1 reads {written} as {_shown(value, None)}; "
+                f"write '{written}' in quotes if you mean the text)")
+    if value is None:
+        return "nothing (an empty value or null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"the value {'.nan' if math.isnan(value) else '.inf'}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _union_tag(part: object) -> bool:
+    """A part of pydantic's error location that names a type, not a key of the data."""
+    return isinstance(part, str) and (part in ("str", "MatcherOp", "[key]")
+                                      or part.startswith("function-"))
+
+
 def _describe(err: Any, located: Located) -> Problem:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "MatcherOp")))
+    loc = tuple(p for p in err["loc"] if not _union_tag(p))
+    at_key = "[key]" in err["loc"]
     kind = err["type"]
+    key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = [f.alias or n for n, f in model.model_fields.items()] if model else []
@@ -73,14 +134,27 @@ def _describe(err: Any, located: Located) -> Problem:
         return located.problem(loc, f"unknown key {loc[-1]!r}{hint}", key=True)
     if kind == "missing":
         return located.problem(loc[:-1], f"missing required key {loc[-1]!r}")
-    msg = err["msg"].removeprefix("Value error, ")
-    if kind in ("string_pattern_mismatch",):
-        return located.problem(
-            loc, f"{err['input']!r} is not allowed here: {msg[0].lower()}{msg[1:]}")
+    value = err["input"]
+    got = _shown(value, located.written.get(loc))
+    if kind == "string_pattern_mismatch":
+        what = _PATTERNS.get(err.get("ctx", {}).get("pattern"), "it has characters not allowed "
+                             "here")
+        msg = f"{value!r} is not allowed {'as a key ' if at_key else ''}here: {what}"
+    elif kind == "string_too_long":
+        msg = f"{key}: at most {err['ctx']['max_length']} characters (this one has {len(value)})"
+    elif kind == "literal_error":
+        msg = f"{key}: {got} is not one of: {err['ctx']['expected'].replace(' or ', ', ')}"
+    elif kind == "finite_number":
+        msg = f"{key}: {got} is not a finite number"
     elif kind.endswith("_type") or kind.endswith("_parsing"):
-        msg = f"{msg} (got {type(err['input']).__name__} {err['input']!r})"
-    key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
-    return located.problem(loc, f"{key}: {msg}" if key else msg)
+        want = _KINDS.get(kind.rsplit("_", 1)[0], "another kind of value")
+        if any(_union_tag(p) and p != "[key]" for p in err["loc"]):
+            want = "text, or a mapping with one of regex, not, not_regex"
+        msg = f"{key}: expected {want}, got {got}" if key else f"expected {want}, got {got}"
+    else:
+        text = err["msg"].removeprefix("Value error, ")
+        msg = f"{key}: {text}" if key else text
+    return located.problem(loc, msg, key=at_key)
 
 
 def _without_bad_defaults(data: dict[str, Any], exc: ValidationError) -> Inventory | None:
@@ -100,10 +174,48 @@ def _without_bad_defaults(data: dict[str, Any], exc: ValidationError) -> Invento
         return None
 
 
+def _without_bad_fields(raw: Any, exc: ValidationError) -> Service | None:
+    """The service without the keys that failed, to check the rest against the catalog; None
+    when it cannot stand without them. A bad owner stands in as set: its own message says
+    what is wrong, and "no owner" would be a second message for the same line."""
+    bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+    if not isinstance(raw, dict) or "name" in bad or "runtime" in bad:
+        return None
+    rest = {k: v for k, v in raw.items() if k not in bad}
+    if "owner" in bad:
+        rest["owner"] = "?"
+    try:
+        return Service.model_validate(rest)
+    except ValidationError:
+        return None
+
+
+class ServiceNames:
+    """Service names seen so far: a name given twice, or two names that differ only in case
+    (their files would collide on case-insensitive file systems), is a problem."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[str, int]] = {}
+
+    def add(self, name: str, line: int) -> str | None:
+        seen = self.first.get(name.casefold())
+        if seen is None:
+            self.first[name.casefold()] = (name, line)
+            return None
+        other, at = seen
+        if other == name:
+            return (f"duplicate service {name!r} (first defined on line {at}); service names "
+                    "must be unique")
+        return (f"service {name!r} differs from {other!r} (line {at}) only in case; their "
+                "files would collide on case-insensitive file systems (macOS, Windows)")
+
+
 def _problems(exc: ValidationError, located: Located, prefix: tuple[Any, ...]) -> list[Problem]:
     out: list[Problem] = []
     seen: set[tuple[int, int, str]] = set()
     for err in exc.errors():
+        if err["loc"][-1:] == ("str",) and isinstance(err["input"], dict):
+            continue  # a mapping given where text or a mapping may stand: its own errors tell
         p = _describe({**err, "loc": (*prefix, *err["loc"])}, located)
         if (p.line, p.col, p.message) not in seen:
             seen.add((p.line, p.col, p.message))
@@ -116,18 +228,52 @@ def _summary(shown: str, problems: list[Problem]) -> str:
     return f"{shown}: invalid inventory ({n} problem{'s' if n != 1 else ''}); nothing was written"
 
 
+MAX_INVENTORY_BYTES = 64 * 2**20
+
+
 def load_inventory(path: str | FsPath) -> Loaded:
     """Load and validate; raise InventoryError with every problem found."""
     return load_text(read_inventory(path), str(path))
 
 
 def read_inventory(path: str | FsPath) -> str:
+    """The inventory's text. It must be UTF-8 (a UTF-8 byte-order mark is allowed) and at most
+    MAX_INVENTORY_BYTES; anything else is refused with where and what was expected."""
     try:
-        return FsPath(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_INVENTORY_BYTES + 1)
     except FileNotFoundError:
         raise InventoryError(f"{path}: no such inventory file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{path}: cannot read the inventory: {exc}") from None
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot read the inventory: {exc.strerror or exc}") from None
+    if len(data) > MAX_INVENTORY_BYTES:
+        raise InventoryError(f"{path}: the inventory is larger than {MAX_INVENTORY_BYTES >> 20} "
+                             "MiB, the most rulegen reads; split it into several inventories")
+    return decode(data, str(path))
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def decode(data: bytes, shown: str) -> str:
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            problem = Problem(shown, 1, 1, f"the inventory is {name} (it starts with a {name} "
+                              "byte-order mark); rulegen reads UTF-8 only: save it as UTF-8")
+            raise InventoryError(_summary(shown, [problem]), [problem])
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        head = data[:exc.start]
+        line = head.count(b"\n") + 1
+        col = len(head[head.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        guess = "; it looks like UTF-16" if b"\x00" in data[:64] else (
+            "; it looks like Latin-1 or Windows-1252" if 0x80 <= data[exc.start] else "")
+        problem = Problem(shown, line, col, f"byte 0x{bad} is not UTF-8{guess}: rulegen reads "
+                          "UTF-8 only; save the inventory as UTF-8")
+        raise InventoryError(_summary(shown, [problem]), [problem]) from None
 
 
 def load_text(text: str, shown: str) -> Loaded:
@@ -152,26 +298,36 @@ def load_text(text: str, shown: str) -> Loaded:
     except ValidationError as exc:
         problems += _problems(exc, located, ())
         top = _without_bad_defaults(data, exc)
-    first_line: dict[str, int] = {}
+    names = ServiceNames()
+    partial: list[Service] = []  # services with bad fields dropped: checked, never planned
+    partial_indices: list[int] = []
     for i, raw in enumerate(raw_services if isinstance(raw_services, list) else []):
         name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(name, str):
-            if name in first_line:
-                problems.append(located.problem(
-                    ("services", i, "name"), f"duplicate service {name!r} (first defined on "
-                    f"line {first_line[name]}); service names must be unique"))
-                continue
-            first_line[name] = located.where(("services", i))[0]
+            clash = names.add(name, located.where(("services", i))[0])
+            if clash:
+                problems.append(located.problem(("services", i, "name"), clash))
+                if clash.startswith("duplicate"):
+                    continue
         try:
             services.append(Service.model_validate(raw))
             indices.append(i)
         except ValidationError as exc:
             problems += _problems(exc, located, ("services", i))
+            rest = _without_bad_fields(raw, exc)
+            if rest is not None:
+                partial.append(rest)
+                partial_indices.append(i)
     if top is None:
         raise InventoryError(_summary(shown, problems), problems)
     inventory = top.model_copy(update={"services": services})
     plans, found = plan(inventory, located, indices) if (services or not raw_services) else ([], [])
     problems += found
+    if partial:  # what the services with bad fields also get wrong, so one round fixes all
+        _, found = plan(top.model_copy(update={"services": partial}), located, partial_indices)
+        known = {(p.line, p.col, p.message) for p in problems}
+        problems += [p for p in found if p.severity == Severity.ERROR
+                     and (p.line, p.col, p.message) not in known]
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:
         raise InventoryError(_summary(shown, problems), problems)

@@ -119,6 +119,10 @@ class _Resolver:
 
     def service(self, svc: Service, i: int) -> ServicePlan | None:
         start = len(self.problems)
+        owner, _ = self.setting(svc, i, "owner")
+        if not owner:
+            self.error(("services", i, "name"), f"service {svc.name!r} has no owner; set owner: "
+                       "on the service or in defaults (alerts are routed by it)")
         if svc.runtime not in self.cat.runtimes:
             alias = RUNTIME_ALIASES.get(svc.runtime.lower())
             hint = (f"; {svc.runtime} services use runtime: {alias!r}" if alias
@@ -137,10 +141,6 @@ class _Resolver:
             self.error(conv_at, f"runtime {svc.runtime!r} has no metric names for convention "
                        f"{conv!r}; use one of: {have} (or name every metric under metrics:)")
             return None
-        owner, _ = self.setting(svc, i, "owner")
-        if not owner:
-            self.error(("services", i, "name"), f"service {svc.name!r} has no owner; set owner: "
-                       "on the service or in defaults (alerts are routed by it)")
         scrape, _ = self.setting(svc, i, "scrape_interval")
         gc, gc_at = self.setting(svc, i, "gc_period")
         if scrape <= 0:

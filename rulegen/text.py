@@ -10,9 +10,8 @@ Inventory text reaches four contexts, each with its own reader:
 | text inside an annotation       | YAML, then Go's text/template     | `annotation_text` |
 
 Prometheus expands Go templates in alert *labels* as well as annotations, so both go through
-`go_literal`. Every function makes any string a user can write come out literally; the one
-thing no output can carry, a lone surrogate (not Unicode text at all), is refused by
-`unrepresentable` during validation, with the inventory position.
+`go_literal`. Every function makes any string a user can write come out literally (YAML cannot
+carry a lone surrogate, so an inventory cannot hold one: libyaml refuses the escape).
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ _RAW = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\u
                   r"\uff00-\ufffd\U00010000-\U0010ffff]*")
 _YAML_SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 _PROMQL_SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _escape(text: str, short: dict[str, str]) -> str:
@@ -44,15 +42,6 @@ def _escape(text: str, short: dict[str, str]) -> str:
         else:
             out.append(f"\\U{ord(ch):08x}")
     return "".join(out)
-
-
-def unrepresentable(text: str) -> str | None:
-    """Why `text` cannot be written into any output, or None when it can."""
-    m = _SURROGATE.search(text)
-    if m:
-        return (f"contains the lone surrogate U+{ord(m[0]):04X} at character {m.start() + 1}, "
-                "which is not Unicode text; Prometheus label values must be valid UTF-8")
-    return None
 
 
 def promql_string(value: str) -> str:

@@ -6,6 +6,7 @@ needs to be told. Positions are 1-based (line, column), keyed by the path into t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ class Located:
     path: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # Values YAML 1.1 read as a bool or number from text that may have meant something else
+    # (`no`, `on`, `1.10`): the text as written, for a "quote it" hint.
+    written: dict[Path, str] = field(default_factory=dict)
 
     def where(self, loc: Path, *, key: bool = False) -> tuple[int, int]:
         """Position of `loc`, or of its nearest written ancestor."""
@@ -51,44 +55,121 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# Aliases may add at most this many values beyond those written in the file: enough for any
+# shared block of settings, and a "billion laughs" bomb is refused in milliseconds.
+MAX_ALIAS_VALUES = 100_000
+_MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]*[1-9]|[-+]?(0|[1-9][0-9]*)\.0?"
+                          r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+def _distinct_nodes(root: yaml.Node) -> int:
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(n for pair in node.value for n in pair)
+    return len(seen)
+
+
 class _Builder:
-    def __init__(self, located: Located, problems: list[Problem]) -> None:
+    """Builds plain data from the composed nodes: positions kept, duplicate keys refused,
+    merge keys applied as YAML defines them (a key written in the mapping wins over a merged
+    one), aliases expanded within a budget, and YAML 1.1 readings that change what a value
+    means (`010` is 8, `12:30` is 750, `2024-01-01` a date) kept as the text that was written,
+    remembered in `Located.written` so messages can suggest quoting."""
+
+    def __init__(self, located: Located, problems: list[Problem], budget: int) -> None:
         self.loc = located
         self.problems = problems
         self.constructor = yaml.constructor.SafeConstructor()
+        self.budget = budget
+        self.active: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooLarge(node)
         self.loc.values[path] = _mark(node)
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            first: dict[Any, yaml.Node] = {}
-            self.constructor.flatten_mapping(node)
-            for key_node, value_node in node.value:
-                key = self.build_scalar_key(key_node)
-                if key in first:
-                    line = first[key].start_mark.line + 1
-                    self.problems.append(Problem(
-                        self.loc.path, *_mark(key_node),
-                        f"duplicate key {key!r} (first given on line {line}); "
-                        "YAML would silently keep only the last one"))
-                    continue
-                first[key] = key_node
-                self.loc.keys[(*path, key)] = _mark(key_node)
-                out[key] = self.build(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.active:
+                self.problems.append(Problem(self.loc.path, *_mark(node),
+                                             "an alias refers to a block that contains it; "
+                                             "the value would be infinite", "yaml"))
+                return None
+            self.active.add(id(node))
+            try:
+                return self.mapping(node, path) if isinstance(node, yaml.MappingNode) else [
+                    self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.active.discard(id(node))
         if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
             return node.value
-        return self.constructor.construct_object(node, deep=True)
+        return self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        written = {id(k) for k, _ in node.value if k.tag != _MERGE}
+        first: dict[Any, yaml.Node] = {}
+        self.constructor.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.build_scalar_key(key_node)
+            merged = id(key_node) not in written
+            if key in first and not merged and id(first[key]) in written:
+                line = first[key].start_mark.line + 1
+                self.problems.append(Problem(
+                    self.loc.path, *_mark(key_node),
+                    f"duplicate key {key!r} (first given on line {line}); "
+                    "YAML would silently keep only the last one"))
+                continue
+            first[key] = key_node  # a later merged or a written key overrides a merged one
+            self.loc.keys[(*path, key)] = _mark(key_node)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+    def scalar(self, node: yaml.Node, path: Path) -> Any:
+        value = self.constructor.construct_object(node, deep=True)
+        if not node.style and node.tag in (_INT, _TIMESTAMP, _BOOL, _FLOAT):  # plain
+            text = node.value
+            if node.tag in (_INT, _TIMESTAMP) and not _DECIMAL.fullmatch(text):
+                return text  # sexagesimal, octal, hex, 1_000 or a date: keep what was written
+            if node.tag == _BOOL and text not in ("true", "false"):
+                self.loc.written[path] = text
+            elif node.tag == _FLOAT and not _PLAIN_FLOAT.fullmatch(text):
+                self.loc.written[path] = text
+        return value
 
     def build_scalar_key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             self.problems.append(
                 Problem(self.loc.path, *_mark(node), "a key must be a plain value"))
             return f"<complex key at line {node.start_mark.line + 1}>"
-        key = node.value if node.tag == _STR else self.constructor.construct_object(node)
+        if node.tag == _STR:
+            return node.value
+        key = self.constructor.construct_object(node)
         return key if isinstance(key, str | int | float | bool) or key is None else str(key)
+
+
+def position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of character `index` of `text`."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def load(text: str, path: str) -> tuple[Located, list[Problem]]:
@@ -102,13 +183,27 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         return located, [Problem(path, line, col, f"YAML syntax error: {what}", "yaml")]
-    except yaml.YAMLError as exc:  # e.g. a reader error on bad bytes
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file
+        line, col = position(text, exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return located, [Problem(path, line, col, f"the character U+{ord(char):04X} is not "
+                                 "allowed in a YAML file; write it as an escape (\\u"
+                                 f"{ord(char):04x}) inside double quotes", "yaml")]
+    except yaml.YAMLError as exc:
         return located, [Problem(path, 1, 1, f"YAML error: {exc}", "yaml")]
     if node is None:
         located.data = None
         return located, problems
+    builder = _Builder(located, problems, _distinct_nodes(node) + MAX_ALIAS_VALUES)
     try:
-        located.data = _Builder(located, problems).build(node, ())
+        located.data = builder.build(node, ())
+    except _TooLarge as too:
+        problems.append(Problem(path, *_mark(too.node), "YAML aliases here expand to more than "
+                                f"{MAX_ALIAS_VALUES:,} values beyond those written in the file; "
+                                "rulegen refuses such documents (a 'billion laughs' bomb?)",
+                                "yaml"))
+    except RecursionError:
+        problems.append(Problem(path, 1, 1, "the YAML document is nested too deeply", "yaml"))
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -33,7 +33,7 @@ def test_exit_2_bad_input(tmp_path: Path, rulegen) -> None:  # type: ignore[no-u
     (tmp_path / "inv.yaml").write_text("services: 3\n")
     r = rulegen("generate", "inv.yaml")
     assert r.code == ExitCode.BAD_INPUT
-    assert r.stderr.startswith("inv.yaml:1:11: services: Input should be a valid list")
+    assert r.stderr.startswith("inv.yaml:1:11: services: expected a list, got the number 3")
 
 
 def test_exit_3_promtool_unusable(tmp_path: Path, rulegen, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
