@@ -8,6 +8,11 @@ itself cannot be used (missing, broken, timed out). Findings about rules and tes
 prints no per-file header in `test rules`, so that is the only way to attribute its output on
 every version. `check_rules_batch` runs one process for all files (faster: start-up dominates)
 and attributes by the `Checking <file>` headers, which `check rules` prints on every version.
+
+promtool is verified, not trusted: a "pass" is only taken from a run that exited 0 *and*
+reported every file it was given (and, for `check rules`, the number of rules each file has).
+A run that ended in a way promtool never ends on findings (a signal, a Go panic, an unknown exit
+code) or passed without saying so is `PromtoolUnusable` (exit 3), never a finding about the rules.
 """
 
 from __future__ import annotations
@@ -17,13 +22,17 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import yaml
 
 from rulegen.errors import PromtoolUnusable
 
@@ -31,9 +40,23 @@ from rulegen.errors import PromtoolUnusable
 TOOLS_PROMTOOL = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "promtool"
 FIX_HINT = "Run `make bootstrap` or set PROMTOOL=/path/to/promtool."
 
+# The oldest promtool rulegen supports (Debian 12's, which `make bootstrap` unpacks): the
+# generated tests and the output parsing here are checked against it. 3.x is supported too.
+MIN_VERSION = (2, 42, 0)
+
+# promtool's exit code for findings: failed checks or tests, and usage errors such as a missing
+# file. (3 is `check rules --lint-fatal`'s, which rulegen never passes.) Any other end of a run,
+# a signal, Go's exit 2 after a panic or `fatal error:`, an unknown code, is promtool breaking.
+_FINDINGS_EXIT = 1
+_GO_CRASH_RE = re.compile(r"^(panic: |fatal error: |\[signal SIG)")
+
 _VERSION_RE = re.compile(r"^promtool, version v?(\d+)\.(\d+)\.(\d+)")
 _RULES_FOUND_RE = re.compile(r"^\s*SUCCESS: (\d+) rules found")
 _NO_MATCH = "WARNING: no file match pattern"
+_CHECKING = "Checking "
+_UNIT_TESTING = "Unit Testing:"
+_TEST_VERDICTS = ("  SUCCESS", "  FAILED:")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,11 +144,65 @@ def _run(args: Sequence[str], timeout: float, *, merge_output: bool = False) -> 
         )
     except subprocess.TimeoutExpired:
         raise PromtoolUnusable(
-            f"promtool timed out after {timeout:g}s running `{shlex.join(args)}`"
+            f"promtool timed out after {timeout:g}s running `{_describe(args)}`"
         ) from None
     except OSError as exc:
-        raise PromtoolUnusable(f"cannot run `{shlex.join(args)}`: {exc.strerror or exc}") from exc
+        raise PromtoolUnusable(f"cannot run `{_describe(args)}`: {exc.strerror or exc}") from exc
     return CompletedRun(proc.returncode, proc.stdout or "", proc.stderr or "")
+
+
+def _run_promtool(args: Sequence[str], timeout: float) -> CompletedRun:
+    """`_run` with merged output, for a `check rules` or `test rules` run whose exit code says
+    whose fault a failure is: 0 and 1 are promtool's verdicts on the files; any other end
+    (a signal, a Go crash, an unknown code, or exit 1 without a word) is promtool breaking, and
+    blaming the rules for it would send the user hunting for a mistake that is not there."""
+    run = _run(args, timeout, merge_output=True)
+    if run.code == 0 or (run.code == _FINDINGS_EXIT and run.stdout.strip()):
+        return run
+    raise PromtoolUnusable(
+        f"promtool broken: `{_describe(args)}` {_how_it_ended(run)}: "
+        f"{_crash_line(run) or '(no output)'}. {FIX_HINT}"
+    )
+
+
+def _how_it_ended(run: CompletedRun) -> str:
+    """'was killed by SIGSEGV', 'crashed (exit 2)', ...: how a run ended, for a message."""
+    if run.code < 0:  # subprocess: -N is "killed by signal N"
+        try:
+            name = signal.Signals(-run.code).name
+        except ValueError:
+            name = f"signal {-run.code}"
+        return f"was killed by {name}"
+    if run.code == 2 and _crash_line(run, go_only=True):
+        return "crashed (exit 2, Go runtime panic)"
+    if run.code == _FINDINGS_EXIT:
+        return f"exited {run.code} without printing anything"
+    return f"exited {run.code}, which promtool never does for findings"
+
+
+def _crash_line(run: CompletedRun, *, go_only: bool = False) -> str:
+    """The line that says why: Go's `panic:` / `fatal error:` / `[signal SIG...` line if there
+    is one (it follows whatever promtool printed before it crashed), else the first line of
+    stderr (of the merged output when stderr was merged)."""
+    text = run.stderr or run.stdout
+    crash = next((ln.strip() for ln in text.splitlines() if _GO_CRASH_RE.match(ln)), "")
+    return crash if crash or go_only else _first_line(text)
+
+
+def _describe(args: Sequence[str]) -> str:
+    """The command line for a message; a batch's list of files is cut after the first one."""
+    if len(args) <= 6:
+        return shlex.join(args)
+    return f"{shlex.join(args[:5])} ... ({len(args) - 5} more files)"
+
+
+def _unreported(args: Sequence[str], code: int, gaps: Sequence[str]) -> PromtoolUnusable:
+    """PromtoolUnusable for a run that did not report everything it was given (`gaps`)."""
+    shown = "; ".join(gaps[:3]) + (f"; and {len(gaps) - 3} more" if len(gaps) > 3 else "")
+    return PromtoolUnusable(
+        f"promtool broken: `{_describe(args)}` exited {code} but did not report what it was "
+        f"given: {shown}. {FIX_HINT}"
+    )
 
 
 def _parallel(fn: Callable[[T], R], items: Sequence[T], jobs: int | None) -> list[R]:
@@ -193,11 +270,24 @@ def _probe(path: str, timeout: float) -> Promtool:
     run = _run([path, "--version"], timeout)
     first = _first_line(run.stdout) or _first_line(run.stderr)
     if run.code != 0:
-        raise PromtoolUnusable(f"`{path} --version` exited {run.code}: {first or '(no output)'}")
+        ended = f"exited {run.code}" if run.code > 0 else _how_it_ended(run)
+        raise PromtoolUnusable(f"`{path} --version` {ended}: {first or '(no output)'}")
     version = parse_version(first)
+    need = f"rulegen needs promtool {_dotted(MIN_VERSION)} or newer"
     if version is None:
-        raise PromtoolUnusable(f"{path} does not look like promtool: `--version` printed {first!r}")
+        what = (
+            "has an unreadable version"
+            if first.startswith("promtool, version")
+            else "does not look like promtool"
+        )
+        raise PromtoolUnusable(f"{path} {what}: `--version` printed {first!r} ({need})")
+    if version < MIN_VERSION:
+        raise PromtoolUnusable(f"{path} is promtool {_dotted(version)}, too old: {need}")
     return Promtool(os.path.abspath(path), version, first)
+
+
+def _dotted(version: tuple[int, int, int]) -> str:
+    return ".".join(map(str, version))
 
 
 def _first_line(text: str) -> str:
@@ -234,7 +324,9 @@ def check_rules(
     a time. One result per file, in input order."""
 
     def one(file: str) -> CheckResult:
-        run = _run([pt.path, "check", "rules", f"--lint={lint}", file], timeout, merge_output=True)
+        args = [pt.path, "check", "rules", f"--lint={lint}", file]
+        run = _run_promtool(args, timeout)
+        _verified_split(args, [file], run)
         return parse_check_output(file, run.code, run.stdout)
 
     return _parallel(one, [str(f) for f in files], None)
@@ -253,8 +345,9 @@ def check_rules_batch(
     names = [str(f) for f in files]
     if not names:
         return []
-    run = _run([pt.path, "check", "rules", f"--lint={lint}", *names], timeout, merge_output=True)
-    split = _split_by_header(run.stdout.splitlines(), names)
+    args = [pt.path, "check", "rules", f"--lint={lint}", *names]
+    run = _run_promtool(args, timeout)
+    split = _verified_split(args, names, run)
     if split is not None:
         preamble, sections = split
         results = [
@@ -302,6 +395,69 @@ def _split_by_header(
     return (preamble, sections) if len(sections) == len(names) else None
 
 
+def _verified_split(
+    args: Sequence[str], names: Sequence[str], run: CompletedRun
+) -> tuple[list[str], list[list[str]]] | None:
+    """`_split_by_header` of a `check rules` run, once it is known that promtool reported every
+    file it was given: its `Checking <file>` header, then `SUCCESS: N rules found` with N the
+    rules the file has, or `FAILED:`. None when a failed run has no headers (a usage error such
+    as a missing file aborts it before the first file); a passed run without them is broken."""
+    lines = run.stdout.splitlines()
+    split = _split_by_header(lines, names)
+    if split is None:
+        if run.code != 0:
+            return None
+        raise _unreported(args, run.code, _missing_headers(lines, names))
+    gaps = [gap for n, sec in zip(names, split[1], strict=True) if (gap := _check_gap(n, sec))]
+    if gaps:
+        raise _unreported(args, run.code, gaps)
+    return split
+
+
+def _missing_headers(lines: Sequence[str], names: Sequence[str]) -> list[str]:
+    """Why the headers of a run do not match `names`, one phrase per file not reported."""
+    seen = Counter(ln[len(_CHECKING) :] for ln in lines if ln.startswith(_CHECKING))
+    missing = Counter(names) - seen
+    if missing:
+        return [f"no `{_CHECKING}{name}` line" for name in missing]
+    return [f"`{_CHECKING}<file>` lines for other files or in another order than given"]
+
+
+def _check_gap(name: str, section: Sequence[str]) -> str | None:
+    """What is wrong with promtool's report on one file, or None: it must say FAILED or how many
+    rules it found, and that number must be the file's (a promtool that loaded nothing or
+    something else is caught here)."""
+    found = next((m for ln in section if (m := _RULES_FOUND_RE.match(ln))), None)
+    if found is None:
+        if any(ln.strip() == "FAILED:" for ln in section):
+            return None
+        return f"{name}: neither `SUCCESS: N rules found` nor `FAILED:`"
+    expected = count_rules(name)
+    if expected is not None and int(found[1]) != expected:
+        return f"{name}: promtool found {found[1]} rules, the file has {expected}"
+    return None
+
+
+def count_rules(file: str | Path) -> int | None:
+    """The number of rules promtool should find in a rule file: the entries of every group's
+    `rules` list, alerting and recording alike, as promtool counts them. None if the file does
+    not read or parse as rule groups here (promtool's verdict on it is then taken as it is)."""
+    try:
+        with open(file, "rb") as fh:
+            doc = yaml.load(fh, Loader=_YAML_LOADER)
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(doc, (dict, type(None))):
+        return None
+    groups = (doc or {}).get("groups") or []  # an empty file has no rules, as promtool says
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        return None
+    rule_lists = [g.get("rules") or [] for g in groups]
+    if not all(isinstance(r, list) for r in rule_lists):
+        return None
+    return sum(map(len, rule_lists))
+
+
 def _after_failed(lines: Sequence[str]) -> list[str]:
     """Non-blank lines after `  FAILED:` (none if promtool printed no FAILED)."""
     start = next((i for i, ln in enumerate(lines) if ln.strip() == "FAILED:"), None)
@@ -333,7 +489,10 @@ def test_rules(
     lock = threading.Lock()
 
     def one(file: str) -> TestResult:
-        run = _run([pt.path, "test", "rules", file], timeout, merge_output=True)
+        args = [pt.path, "test", "rules", file]
+        run = _run_promtool(args, timeout)
+        if (gap := _test_gap(file, run)) is not None:
+            raise _unreported(args, run.code, [gap])
         result = parse_test_output(file, run.code, run.stdout)
         if progress:
             with lock:
@@ -354,6 +513,22 @@ _EXPR_RE = re.compile(r'^ {4}expr: (?P<expr>".*"), time: (?P<time>[^,\s]+),')
 _RULE_RE = re.compile(r"^ {4}rule: (?P<rule>.*?), time: (?P<time>[^,\s]+), err: ")
 # Lines that frame the failures rather than belong to one.
 _FRAME_RE = re.compile(r"^(Unit Testing: .*|  SUCCESS|  FAILED:)$")
+
+
+def _test_gap(file: str, run: CompletedRun) -> str | None:
+    """What is wrong with a one-file `test rules` run's report, or None. promtool prints
+    `  SUCCESS` or `  FAILED:` once per file (before 2.55 after a `Unit Testing:  <file>`
+    header); a pass must say SUCCESS for this file and nothing else. A failure (exit 1) is not
+    held to it: a usage error, e.g. a file that does not exist, prints only `promtool: error:`."""
+    lines = run.stdout.splitlines()
+    named = [ln.partition(":")[2].strip() for ln in lines if ln.startswith(_UNIT_TESTING)]
+    if named and named != [file]:
+        return f"{file}: it reported testing {', '.join(named)}"
+    verdicts = [ln.strip() for ln in lines if ln in _TEST_VERDICTS]
+    if run.code == 0 and verdicts != ["SUCCESS"]:
+        said = ", ".join(verdicts) or "nothing"
+        return f"{file}: expected one `SUCCESS` line, promtool printed {said}"
+    return None
 
 
 def parse_test_output(file: str, code: int, output: str) -> TestResult:

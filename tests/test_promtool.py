@@ -6,6 +6,10 @@ the wrapper's error paths use small fake executables written to tmp_path.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -15,6 +19,7 @@ import pytest
 
 from rulegen import promtool as pm
 from rulegen.errors import ExitCode, PromtoolUnusable
+from tests.conftest import ROOT, example_slice
 
 real = pytest.mark.promtool
 
@@ -408,10 +413,10 @@ def test_results_are_ordered_even_when_a_later_file_finishes_first(
 def four_promtools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """Working fakes for each search step, each reporting a different version."""
     fakes = {
-        "explicit": _fake_version(tmp_path / "explicit" / "promtool", "1.0.0"),
-        "env": _fake_version(tmp_path / "env" / "promtool", "2.0.0"),
+        "explicit": _fake_version(tmp_path / "explicit" / "promtool", "2.42.0"),
+        "env": _fake_version(tmp_path / "env" / "promtool", "2.53.1"),
         "path": _fake_version(tmp_path / "path" / "promtool", "3.0.0"),
-        "tools": _fake_version(tmp_path / "tools" / "promtool", "4.0.0"),
+        "tools": _fake_version(tmp_path / "tools" / "promtool", "3.4.2"),
     }
     monkeypatch.setenv("PROMTOOL", str(fakes["env"]))
     monkeypatch.setenv("PATH", str(fakes["path"].parent))
@@ -420,12 +425,12 @@ def four_promtools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
 
 
 def test_explicit_beats_everything(four_promtools: dict[str, Path]) -> None:
-    assert pm.find_promtool(str(four_promtools["explicit"])).version == (1, 0, 0)
+    assert pm.find_promtool(str(four_promtools["explicit"])).version == (2, 42, 0)
 
 
 def test_env_beats_path(four_promtools: dict[str, Path]) -> None:
     found = pm.find_promtool()
-    assert found.version == (2, 0, 0)
+    assert found.version == (2, 53, 1)
     assert found.path == str(four_promtools["env"])
 
 
@@ -441,7 +446,7 @@ def test_tools_folder_is_last(
 ) -> None:
     monkeypatch.delenv("PROMTOOL")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    assert pm.find_promtool().version == (4, 0, 0)
+    assert pm.find_promtool().version == (3, 4, 2)
 
 
 def test_empty_env_counts_as_unset(
@@ -468,7 +473,7 @@ def test_broken_path_promtool_falls_back_to_tools_folder(
 ) -> None:
     monkeypatch.delenv("PROMTOOL")
     _fake(four_promtools["path"], "exit 1")
-    assert pm.find_promtool().version == (4, 0, 0)
+    assert pm.find_promtool().version == (3, 4, 2)
 
 
 def test_nothing_found_says_what_was_tried(
@@ -483,3 +488,417 @@ def test_nothing_found_says_what_was_tried(
     message = str(info.value)
     for part in ("PROMTOOL is not set", "no `promtool` on PATH", str(missing), "make bootstrap"):
         assert part in message
+
+
+# --- promtool verified, not trusted --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("2.4.3", "is promtool 2.4.3, too old: rulegen needs promtool 2.42.0 or newer"),
+        ("2.41.9", "is promtool 2.41.9, too old: rulegen needs promtool 2.42.0 or newer"),
+        (
+            "unknown",
+            "has an unreadable version: `--version` printed "
+            "'promtool, version unknown (branch: fake)' (rulegen needs promtool 2.42.0 or newer)",
+        ),
+    ],
+)
+def test_too_old_or_unreadable_version_is_unusable(
+    tmp_path: Path, version: str, expected: str
+) -> None:
+    fake = _fake_version(tmp_path / "promtool", version)
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.find_promtool(str(fake))
+    assert str(info.value) == (
+        f"promtool path {str(fake)!r} is unusable: {fake} {expected}. {pm.FIX_HINT}"
+    )
+    assert info.value.exit_code == ExitCode.PROMTOOL
+
+
+@pytest.mark.parametrize("version", ["2.42.0", "3.0.0"])
+def test_supported_versions_are_accepted(tmp_path: Path, version: str) -> None:
+    fake = _fake_version(tmp_path / "promtool", version)
+    assert pm.find_promtool(str(fake)).version == pm.parse_version(f"promtool, version {version}")
+
+
+def test_too_old_promtool_on_path_falls_back_to_tools_folder(
+    four_promtools: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMTOOL")
+    _fake_version(four_promtools["path"], "2.4.3")
+    assert pm.find_promtool().version == (3, 4, 2)
+
+
+def test_killed_version_probe_names_the_signal(tmp_path: Path) -> None:
+    fake = _fake(tmp_path / "promtool", "kill -SEGV $$")
+    with pytest.raises(PromtoolUnusable, match=r"`.*promtool --version` was killed by SIGSEGV"):
+        pm.find_promtool(str(fake))
+
+
+# A fake promtool 2.42.0 that answers like the real one: `check_file` and `test_file` print
+# promtool's report on one file. A test replaces one of them (a shell function defined later
+# wins) to break exactly one thing, so the honest fake passing shows what each test breaks.
+HONEST = r"""
+check_file() {
+    echo "Checking $1"
+    echo "  SUCCESS: $(grep -cE '^ *- (alert|record):' "$1") rules found"
+    echo
+}
+test_file() { echo "Unit Testing:  $1"; echo "  SUCCESS"; echo; }
+"""
+DISPATCH = r"""
+if [ "$1" = --version ]; then echo "promtool, version 2.42.0 (branch: fake)"; exit 0; fi
+cmd=$1
+shift 2
+if [ "$cmd" = check ]; then shift; for f in "$@"; do check_file "$f"; done; fi
+if [ "$cmd" = test ]; then for f in "$@"; do test_file "$f"; done; fi
+exit 0
+"""
+
+
+def _fake_promtool(path: Path, override: str = "") -> Path:
+    return _fake(path, HONEST + override + DISPATCH)
+
+
+SILENT = "check_file() { :; }\ntest_file() { :; }"
+SEGV = "check_file() { kill -SEGV $$; }\ntest_file() { kill -SEGV $$; }"
+PANIC = """check_file() {
+    echo "Checking $1"
+    echo "panic: runtime error: invalid memory address or nil pointer dereference" >&2
+    echo "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a]" >&2
+    echo "goroutine 1 [running]:" >&2
+    exit 2
+}"""
+FATAL = 'check_file() { echo "fatal error: runtime: out of memory" >&2; exit 2; }'
+EXIT_42 = 'check_file() { echo "Checking $1"; echo "something odd" >&2; exit 42; }'
+EXIT_3 = 'check_file() { echo "Checking $1"; echo "  FAILED:"; echo "lint error"; exit 3; }'
+MUTE_FAILURE = "check_file() { exit 1; }"
+WRONG_COUNT = 'check_file() { echo "Checking $1"; echo "  SUCCESS: 0 rules found"; echo; }'
+NO_VERDICT = 'check_file() { echo "Checking $1"; echo; }'
+ONLY_FIRST = """check_file() {
+    case "$1" in *b.yml) ;; *) echo "Checking $1"; echo "  SUCCESS: 2 rules found"; echo ;; esac
+}"""
+
+
+@pytest.fixture
+def two_rule_files(write: Callable[[str, str], Path]) -> list[Path]:
+    return [write("a.yml", LEAK_RULES), write("b.yml", LEAK_RULES)]
+
+
+def test_honest_fake_passes_every_check(tmp_path: Path, two_rule_files: list[Path]) -> None:
+    """The baseline of the tests below: only what each of them breaks makes them fail."""
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool")))
+    assert [(r.ok, r.rules) for r in pm.check_rules_batch(pt, two_rule_files)] == [(True, 2)] * 2
+    assert [(r.ok, r.rules) for r in pm.check_rules(pt, two_rule_files)] == [(True, 2)] * 2
+    assert [r.ok for r in pm.test_rules(pt, two_rule_files, jobs=2)] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("override", "how"),
+    [
+        (SEGV, "was killed by SIGSEGV: (no output)"),
+        (
+            PANIC,
+            "crashed (exit 2, Go runtime panic): panic: runtime error: invalid memory "
+            "address or nil pointer dereference",
+        ),
+        (FATAL, "crashed (exit 2, Go runtime panic): fatal error: runtime: out of memory"),
+        (EXIT_42, "exited 42, which promtool never does for findings: Checking {file}"),
+        (EXIT_3, "exited 3, which promtool never does for findings: Checking {file}"),
+        (MUTE_FAILURE, "exited 1 without printing anything: (no output)"),
+    ],
+    ids=["sigsegv", "go-panic", "go-fatal-error", "exit-42", "exit-3", "exit-1-silent"],
+)
+def test_crashed_check_is_promtool_broken_not_a_finding(
+    tmp_path: Path, two_rule_files: list[Path], override: str, how: str
+) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", override)
+    pt = pm.find_promtool(str(fake))
+    first = two_rule_files[0]
+    single = f"{fake} check rules --lint=duplicate-rules {first}"
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.check_rules(pt, [first])
+    assert str(info.value) == (
+        f"promtool broken: `{single}` {how.format(file=first)}. {pm.FIX_HINT}"
+    )
+    assert info.value.exit_code == ExitCode.PROMTOOL
+    with pytest.raises(PromtoolUnusable, match="^promtool broken: "):
+        pm.check_rules_batch(pt, two_rule_files)
+
+
+def test_crashed_test_run_is_promtool_broken(tmp_path: Path, two_rule_files: list[Path]) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", SEGV)
+    pt = pm.find_promtool(str(fake))
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.test_rules(pt, two_rule_files[:1])
+    assert str(info.value) == (
+        f"promtool broken: `{fake} test rules {two_rule_files[0]}` was killed by SIGSEGV: "
+        f"(no output). {pm.FIX_HINT}"
+    )
+
+
+def test_silent_pass_is_promtool_broken(tmp_path: Path, two_rule_files: list[Path]) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", SILENT)
+    pt = pm.find_promtool(str(fake))
+    a, b = two_rule_files
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.check_rules_batch(pt, two_rule_files)
+    assert str(info.value) == (
+        f"promtool broken: `{fake} check rules --lint=duplicate-rules {a} {b}` exited 0 but "
+        f"did not report what it was given: no `Checking {a}` line; no `Checking {b}` line. "
+        f"{pm.FIX_HINT}"
+    )
+    with pytest.raises(PromtoolUnusable, match=f"no `Checking {a}` line"):
+        pm.check_rules(pt, [a])
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.test_rules(pt, [a])
+    assert str(info.value) == (
+        f"promtool broken: `{fake} test rules {a}` exited 0 but did not report what it was "
+        f"given: {a}: expected one `SUCCESS` line, promtool printed nothing. {pm.FIX_HINT}"
+    )
+
+
+def test_batch_reporting_one_of_two_files_is_promtool_broken(
+    tmp_path: Path, two_rule_files: list[Path]
+) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", ONLY_FIRST)
+    pt = pm.find_promtool(str(fake))
+    a, b = two_rule_files
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.check_rules_batch(pt, two_rule_files)
+    assert str(info.value) == (
+        f"promtool broken: `{fake} check rules --lint=duplicate-rules {a} {b}` exited 0 but "
+        f"did not report what it was given: no `Checking {b}` line. {pm.FIX_HINT}"
+    )
+    assert pm.check_rules(pt, [a])[0].rules == 2  # the file it does report passes
+
+
+def test_batch_message_names_a_long_file_list_briefly(
+    tmp_path: Path, write: Callable[[str, str], Path]
+) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", SILENT)
+    files = [write(f"r{i}.yml", LEAK_RULES) for i in range(5)]
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.check_rules_batch(pm.find_promtool(str(fake)), files)
+    message = str(info.value)
+    assert f"`{fake} check rules --lint=duplicate-rules {files[0]} ... (4 more files)`" in message
+    assert f"no `Checking {files[2]}` line; and 2 more." in message
+    assert str(files[4]) not in message
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["batch", "per-file"])
+def test_wrong_rule_count_is_promtool_broken(
+    tmp_path: Path, two_rule_files: list[Path], batch: bool
+) -> None:
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool", WRONG_COUNT)))
+    a, b = two_rule_files
+    with pytest.raises(PromtoolUnusable) as info:
+        (pm.check_rules_batch if batch else pm.check_rules)(pt, two_rule_files)
+    gaps = f"{a}: promtool found 0 rules, the file has 2"
+    if batch:
+        gaps += f"; {b}: promtool found 0 rules, the file has 2"
+    assert str(info.value).endswith(
+        f"exited 0 but did not report what it was given: {gaps}. {pm.FIX_HINT}"
+    )
+
+
+def test_check_without_verdict_is_promtool_broken(
+    tmp_path: Path, two_rule_files: list[Path]
+) -> None:
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool", NO_VERDICT)))
+    with pytest.raises(PromtoolUnusable, match=r"neither `SUCCESS: N rules found` nor `FAILED:`"):
+        pm.check_rules(pt, two_rule_files[:1])
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        (
+            'test_file() { echo "Unit Testing:  $1"; echo; }',
+            "expected one `SUCCESS` line, promtool printed nothing",
+        ),
+        (
+            'test_file() { echo "  SUCCESS"; echo "  FAILED:"; }',
+            "expected one `SUCCESS` line, promtool printed SUCCESS, FAILED:",
+        ),
+        (
+            'test_file() { echo "Unit Testing:  other.yml"; echo "  SUCCESS"; }',
+            "it reported testing other.yml",
+        ),
+    ],
+    ids=["no-verdict", "two-verdicts", "other-file"],
+)
+def test_test_run_that_did_not_report_its_file_is_promtool_broken(
+    tmp_path: Path, two_rule_files: list[Path], override: str, said: str
+) -> None:
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool", override)))
+    with pytest.raises(PromtoolUnusable) as info:
+        pm.test_rules(pt, two_rule_files[:1])
+    assert str(info.value).endswith(f": {two_rule_files[0]}: {said}. {pm.FIX_HINT}")
+
+
+def test_parallel_test_run_missing_one_report_is_promtool_broken(
+    tmp_path: Path, write: Callable[[str, str], Path]
+) -> None:
+    """One silent file among several run side by side still fails the whole run."""
+    override = 'test_file() { case "$1" in *t3.yml) ;; *) echo "  SUCCESS" ;; esac; }'
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool", override)))
+    files = [write(f"t{i}.yml", LEAK_RULES) for i in range(6)]
+    assert [r.ok for r in pm.test_rules(pt, files[:3], jobs=2)] == [True] * 3  # 2.55+ style
+    with pytest.raises(PromtoolUnusable, match=f"{files[3]}: expected one `SUCCESS` line"):
+        pm.test_rules(pt, files, jobs=3)
+
+
+def test_real_failures_stay_findings(tmp_path: Path, two_rule_files: list[Path]) -> None:
+    """Exit 1 with promtool's report is the rules' fault, as before: a value, not an error."""
+    override = (
+        'check_file() { echo "Checking $1"; echo "  FAILED:" >&2; echo "bad rule" >&2; '
+        "exit 1; }\n"
+        'test_file() { echo "Unit Testing:  $1"; echo "  FAILED:" >&2; '
+        'echo "    alertname: MemoryLeak, time: 15m, " >&2; exit 1; }'
+    )
+    pt = pm.find_promtool(str(_fake_promtool(tmp_path / "promtool", override)))
+    [checked] = pm.check_rules(pt, two_rule_files[:1])
+    assert (checked.ok, checked.errors) == (False, ("bad rule",))
+    [tested] = pm.test_rules(pt, two_rule_files[:1])
+    assert not tested.ok
+    assert [f.alertname for f in tested.failures] == ["MemoryLeak"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (LEAK_RULES, 2),
+        ("", 0),
+        ("groups: []\n", 0),
+        ("groups:\n  - name: a\n  - name: b\n    rules: [{record: x, expr: '1'}]\n", 1),
+        ("groups: [\n", None),
+        ("- 1\n", None),
+        ("groups:\n  - name: a\n    rules: 3\n", None),
+    ],
+    ids=["leak", "empty", "no-groups", "two-groups", "bad-yaml", "not-a-map", "rules-not-a-list"],
+)
+def test_count_rules(write: Callable[[str, str], Path], text: str, expected: int | None) -> None:
+    assert pm.count_rules(write("r.yml", text)) == expected
+
+
+# --- through the CLI -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working directory with an inventory of two services and its generated rules_out/."""
+    cwd = tmp_path_factory.mktemp("generated")
+    (cwd / "inventory.yaml").write_text(example_slice("checkout", "recommendation"))
+    assert _cli(cwd, None, "generate", "inventory.yaml").returncode == 0
+    return cwd
+
+
+def _cli(cwd: Path, fake: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, with PROMTOOL=fake."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if fake is not None:
+        env["PROMTOOL"] = str(fake)
+    return subprocess.run(
+        [sys.executable, "-m", "rulegen", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+RULES = "rules_out/rules/go/checkout.yml"
+
+
+@pytest.mark.parametrize("command", ["test", "check"])
+def test_cli_refuses_a_too_old_promtool_that_passes_everything(
+    generated: Path, tmp_path: Path, command: str
+) -> None:
+    fake = _fake(tmp_path / "promtool", 'echo "promtool, version 2.4.3 (branch: fake)"; exit 0')
+    # (click hands PROMTOOL to --promtool, hence "promtool path")
+    r = _cli(generated, fake, command, "inventory.yaml")
+    assert (r.returncode, r.stdout) == (ExitCode.PROMTOOL, "")
+    assert r.stderr == (
+        f"rulegen: promtool path {str(fake)!r} is unusable: {fake} is promtool 2.4.3, too old: "
+        f"rulegen needs promtool 2.42.0 or newer. {pm.FIX_HINT}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "what"),
+    [
+        (SILENT, "exited 0 but did not report what it was given: no `Checking {rules}` line"),
+        (SEGV, "was killed by SIGSEGV: (no output)"),
+        (PANIC, "crashed (exit 2, Go runtime panic): panic: runtime error"),
+        (
+            WRONG_COUNT,
+            "exited 0 but did not report what it was given: {rules}: promtool "
+            "found 0 rules, the file has 7",
+        ),
+    ],
+    ids=["silent", "sigsegv", "go-panic", "wrong-count"],
+)
+@pytest.mark.parametrize("command", ["test", "check"])
+def test_cli_broken_check_run_exits_3(
+    generated: Path, tmp_path: Path, command: str, override: str, what: str
+) -> None:
+    fake = _fake_promtool(tmp_path / "promtool", override)
+    r = _cli(generated, fake, command, "inventory.yaml")
+    assert r.returncode == ExitCode.PROMTOOL, r.stderr
+    assert r.stdout == ""
+    [line] = r.stderr.splitlines()
+    assert line.startswith(f"rulegen: promtool broken: `{fake} check rules --lint=duplicate-rules")
+    assert what.format(rules=RULES) in line
+    assert line.endswith(pm.FIX_HINT)
+
+
+@pytest.mark.parametrize("command", ["test", "check"])
+def test_cli_test_run_reporting_one_of_two_files_exits_3(
+    generated: Path, tmp_path: Path, command: str
+) -> None:
+    """Rules are checked in one batch, then the tests run side by side; the test of one
+    service goes unreported."""
+    fake = _fake_promtool(
+        tmp_path / "promtool",
+        'test_file() { case "$1" in *recommendation*) ;; *) echo "  SUCCESS" ;; esac; }',
+    )
+    r = _cli(generated, fake, command, "inventory.yaml")
+    test = "rules_out/tests/python/recommendation.yml"
+    assert (r.returncode, r.stdout) == (ExitCode.PROMTOOL, "")
+    assert r.stderr == (
+        f"rulegen: promtool broken: `{fake} test rules {test}` exited 0 but did not report "
+        f"what it was given: {test}: expected one `SUCCESS` line, promtool printed nothing. "
+        f"{pm.FIX_HINT}\n"
+    )
+
+
+def test_cli_honest_fake_passes(generated: Path, tmp_path: Path) -> None:
+    """The fakes above differ from this one only in what they break."""
+    r = _cli(generated, _fake_promtool(tmp_path / "promtool"), "test", "inventory.yaml")
+    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.stdout.endswith("promtool 2.42.0: passed\n")
+
+
+@real
+def test_real_promtool_passes_the_checks(pt: pm.Promtool, tmp_path: Path) -> None:
+    """The real promtool reports every file and the right counts: on all generated rule files
+    in one batch and one by one, on a generated test file, and through `rulegen test`."""
+    shutil.copy(ROOT / "examples" / "otel-demo" / "inventory.yaml", tmp_path / "inventory.yaml")
+    assert _cli(tmp_path, None, "generate", "inventory.yaml").returncode == 0
+    rules = sorted(str(p) for p in tmp_path.glob("rules_out/rules/*/*.yml"))
+    assert len(rules) == 14
+    batch = pm.check_rules_batch(pt, rules)
+    assert batch == pm.check_rules(pt, rules)
+    assert [(r.ok, r.rules) for r in batch] == [(True, pm.count_rules(f)) for f in rules]
+    assert all(r.rules for r in batch)
+    [tested] = pm.test_rules(pt, [tmp_path / "rules_out/tests/python/recommendation.yml"])
+    assert tested.ok
+    (tmp_path / "inventory.yaml").write_text(example_slice("recommendation"))
+    assert _cli(tmp_path, None, "generate", "inventory.yaml").returncode == 0
+    r = _cli(tmp_path, Path(pt.path), "test", "inventory.yaml")
+    assert r.returncode == ExitCode.OK, r.stderr
+    assert r.stdout.endswith(f"promtool {'.'.join(map(str, pt.version))}: passed\n")
