@@ -18,6 +18,9 @@ from rulegen.yamlpos import Located, Path
 
 BUILTIN = {"convention": "otel-semconv", "selector_label": "service_name",
            "scrape_interval": 60, "gc_period": 300}
+# The generated tests feed each alert a few windows of samples: this bounds their size (about
+# 1 MB of test per family) and the time to write and prove them.
+MAX_WINDOW_SAMPLES = 20_160
 RESERVED_LABELS = {"alertname", "service", "owner", "severity", "signal", "__name__"}
 
 
@@ -318,7 +321,13 @@ class _Resolver:
                        f"window {format_duration(window)}; the alert could never see the whole "
                        "condition it waits for")
         halves = 4 if fam.threshold_kind.endswith("per_hour") else 2
-        if window < halves * scrape:
+        if window > MAX_WINDOW_SAMPLES * scrape:
+            self.error(at("window"), f"{fam.id}: window {format_duration(window)} holds "
+                       f"{window // scrape:,} samples at the scrape interval "
+                       f"{format_duration(scrape)}; rulegen proves at most "
+                       f"{MAX_WINDOW_SAMPLES:,} per window (14d at 1m): use a shorter window "
+                       "(or gc_period) or a longer scrape_interval")
+        elif window < halves * scrape:
             self.error(at("window"), f"{fam.id}: window {format_duration(window)} holds fewer "
                        f"than {halves} samples at the scrape interval {format_duration(scrape)}")
         if fam.id == "limit-forecast" and int(s.get("horizon", 0)) <= 0:  # type: ignore[call-overload]
