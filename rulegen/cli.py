@@ -50,7 +50,8 @@ def cli() -> None:
       0  success
       1  findings: failing generated tests, drift, lint or promtool check errors
       2  bad input or usage: the inventory (file:line:col messages) or arguments
-      3  promtool is missing, broken or timed out
+      3  promtool is missing, older than 2.42.0, broken (crashed, killed, or a
+         pass that did not report every file it was given) or timed out
       4  the output could not be written (rules_out/ is left as it was)
       70 internal error in rulegen (a bug: please report it with the traceback)
     """

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 
 class ExitCode(enum.IntEnum):
-    """Every code the CLI can return. Documented in docs/exit-codes.md; each one is tested."""
+    """Every code the CLI can return. Documented in README.md and `rulegen --help`; each one is
+    tested."""
 
     OK = 0
     FINDINGS = 1  # check/test/lint found problems in rules or tests
