@@ -73,21 +73,6 @@ class _TooLarge(Exception):
         self.node = node
 
 
-def _distinct_nodes(root: yaml.Node) -> int:
-    seen: set[int] = set()
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            todo.extend(n for pair in node.value for n in pair)
-    return len(seen)
-
-
 class _Builder:
     """Builds plain data from the composed nodes: positions kept, duplicate keys refused,
     merge keys applied as YAML defines them (a key written in the mapping wins over a merged
@@ -95,17 +80,16 @@ class _Builder:
     means (`010` is 8, `12:30` is 750, `2024-01-01` a date) kept as the text that was written,
     remembered in `Located.written` so messages can suggest quoting."""
 
-    def __init__(self, located: Located, problems: list[Problem], budget: int) -> None:
+    def __init__(self, located: Located, problems: list[Problem]) -> None:
         self.loc = located
         self.problems = problems
         self.constructor = yaml.constructor.SafeConstructor()
-        self.budget = budget
-        self.active: set[int] = set()
+        self.active: set[int] = set()  # the blocks being built: an alias to one is a cycle
+        self.built: set[int] = set()  # blocks built once: building one again is an alias use
+        self.sizes: dict[int, int] = {}
+        self.aliased = 0  # values added by alias uses so far
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise _TooLarge(node)
         self.loc.values[path] = _mark(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             if id(node) in self.active:
@@ -113,6 +97,11 @@ class _Builder:
                                              "an alias refers to a block that contains it; "
                                              "the value would be infinite", "yaml"))
                 return None
+            if id(node) in self.built:  # counted before it is expanded: bombs stop at once
+                self.aliased += self.size(node)
+                if self.aliased > MAX_ALIAS_VALUES:
+                    raise _TooLarge(node)
+            self.built.add(id(node))
             self.active.add(id(node))
             try:
                 return self.mapping(node, path) if isinstance(node, yaml.MappingNode) else [
@@ -122,6 +111,19 @@ class _Builder:
         if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
             return node.value
         return self.scalar(node, path)
+
+    def size(self, node: yaml.Node) -> int:
+        """How many values building `node` makes, aliases expanded (memoized: a bomb's size
+        is known in as many steps as it has distinct blocks)."""
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        self.sizes[id(node)] = 0  # a cycle counts as nothing here; build() reports it
+        children = node.value if isinstance(node, yaml.SequenceNode) else [
+            n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else []
+        total = 1 + sum(self.size(c) for c in children)
+        self.sizes[id(node)] = min(total, MAX_ALIAS_VALUES + 1)
+        return self.sizes[id(node)]
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -194,14 +196,14 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
     if node is None:
         located.data = None
         return located, problems
-    builder = _Builder(located, problems, _distinct_nodes(node) + MAX_ALIAS_VALUES)
+    builder = _Builder(located, problems)
     try:
         located.data = builder.build(node, ())
     except _TooLarge as too:
-        problems.append(Problem(path, *_mark(too.node), "YAML aliases here expand to more than "
-                                f"{MAX_ALIAS_VALUES:,} values beyond those written in the file; "
-                                "rulegen refuses such documents (a 'billion laughs' bomb?)",
-                                "yaml"))
+        problems.append(Problem(path, *_mark(too.node), "the aliases of the block anchored here "
+                                f"expand to more than {MAX_ALIAS_VALUES:,} values beyond those "
+                                "written in the file; rulegen refuses such documents (a "
+                                "'billion laughs' bomb?)", "yaml"))
     except RecursionError:
         problems.append(Problem(path, 1, 1, "the YAML document is nested too deeply", "yaml"))
     except yaml.constructor.ConstructorError as exc:
