@@ -3,6 +3,11 @@ PYTHON      ?= python3
 VENV        := .venv
 BIN         := $(VENV)/bin
 PROMTOOL_DIR := .tools
+# promtool + prometheus release lines, side by side in $(PROMTOOL_DIR)/prometheus-<line>/bin/
+# (each with a VERSION file saying what was installed, from where). $(PROMTOOL_DIR)/bin/ links
+# to the default line's binaries; `make test` proves on every line.
+PROMTOOL_LINES   := 2.42 3.5
+PROMTOOL_DEFAULT := 2.42
 INVENTORY   ?= examples/otel-demo/inventory.yaml
 OUT         ?= rules_out
 export PROMTOOL ?= $(CURDIR)/$(PROMTOOL_DIR)/bin/promtool
@@ -13,7 +18,7 @@ PYTEST_ARGS ?= $(if $(CI),-p no:cacheprovider --hypothesis-profile=ci,)
 
 help:
 	@echo "make check     generate rules for $(INVENTORY) into $(OUT)/ and prove them with promtool"
-	@echo "make test      run the test suite (pytest + hypothesis, real promtool)"
+	@echo "make test      run the test suite (pytest + hypothesis, real promtool $(PROMTOOL_LINES))"
 	@echo "make generate  regenerate $(OUT)/ only"
 	@echo "make lint      ruff + mypy"
 	@echo "make bench     run the benchmarks in bench/"
@@ -24,10 +29,22 @@ $(BIN)/rulegen: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
-$(PROMTOOL_DIR)/bin/promtool: scripts/get-promtool.sh
-	bash scripts/get-promtool.sh $(PROMTOOL_DIR)
+# Debian's packages, pinned, via a temporary apt sources list (see scripts/get-promtool.sh).
+$(PROMTOOL_DIR)/prometheus-2.42/bin/promtool: scripts/get-promtool.sh
+	bash scripts/get-promtool.sh --line 2.42 $(PROMTOOL_DIR)/prometheus-2.42
 
-bootstrap: $(BIN)/rulegen $(PROMTOOL_DIR)/bin/promtool
+# Optional: if 3.5 cannot be had, the reason is written to prometheus-3.5/UNAVAILABLE and its
+# tests skip with it (the fetch is tried again on the next make).
+$(PROMTOOL_DIR)/prometheus-3.5/bin/promtool: scripts/get-promtool.sh
+	bash scripts/get-promtool.sh --line 3.5 --optional $(PROMTOOL_DIR)/prometheus-3.5
+
+$(PROMTOOL_DIR)/bin/promtool: $(PROMTOOL_DIR)/prometheus-$(PROMTOOL_DEFAULT)/bin/promtool
+	mkdir -p $(@D)
+	ln -sfn ../prometheus-$(PROMTOOL_DEFAULT)/bin/promtool $(@D)/promtool
+	ln -sfn ../prometheus-$(PROMTOOL_DEFAULT)/bin/prometheus $(@D)/prometheus
+
+bootstrap: $(BIN)/rulegen $(PROMTOOL_DIR)/bin/promtool \
+	$(foreach line,$(PROMTOOL_LINES),$(PROMTOOL_DIR)/prometheus-$(line)/bin/promtool)
 
 generate: bootstrap
 	$(BIN)/rulegen generate $(INVENTORY) --out $(OUT)
