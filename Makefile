@@ -43,8 +43,15 @@ $(PROMTOOL_DIR)/bin/promtool: $(PROMTOOL_DIR)/prometheus-$(PROMTOOL_DEFAULT)/bin
 	ln -sfn ../prometheus-$(PROMTOOL_DEFAULT)/bin/promtool $(@D)/promtool
 	ln -sfn ../prometheus-$(PROMTOOL_DEFAULT)/bin/prometheus $(@D)/prometheus
 
+# pint (docs/pint.md), built with go install at the version pinned in the script. Optional: if
+# it cannot be built here (exit 3, the reason on stderr) tests/test_pint.py skips with that
+# reason; any other failure stops make. Tried again on the next make.
+$(PROMTOOL_DIR)/bin/pint: scripts/get-pint.sh
+	bash scripts/get-pint.sh $(PROMTOOL_DIR) || test $$? -eq 3
+
 bootstrap: $(BIN)/rulegen $(PROMTOOL_DIR)/bin/promtool \
-	$(foreach line,$(PROMTOOL_LINES),$(PROMTOOL_DIR)/prometheus-$(line)/bin/promtool)
+	$(foreach line,$(PROMTOOL_LINES),$(PROMTOOL_DIR)/prometheus-$(line)/bin/promtool) \
+	$(PROMTOOL_DIR)/bin/pint
 
 generate: bootstrap
 	$(BIN)/rulegen generate $(INVENTORY) --out $(OUT)
