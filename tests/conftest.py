@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,14 +33,67 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+# The promtool/prometheus release lines `make bootstrap` puts side by side, each in
+# .tools/prometheus-<line>/bin/ (scripts/get-promtool.sh --line). The tests that take
+# `promtool_path` (or `prometheus_path`) run once per line, with the line as the test id:
+# test_promtool_check_rules_passes[2.42], ...[3.5]. These are always the bootstrapped binaries,
+# whatever $PROMTOOL says ($PROMTOOL is what rulegen itself finds, for the other tests).
+PROMTOOL_LINES = ("2.42", "3.5")
+DEFAULT_LINE = "2.42"  # also in .tools/bin/ (the Makefile's PROMTOOL_DEFAULT)
+
+
+def line_dir(line: str) -> Path:
+    return ROOT / ".tools" / f"prometheus-{line}"
+
+
+@functools.cache
+def _line_binary(line: str, name: str) -> tuple[str | None, str]:
+    """(path, "") of the bootstrapped `name` of `line`, or (None, why not). Checked once."""
+    path = line_dir(line) / "bin" / name
+    if not os.access(path, os.X_OK):
+        unavailable = line_dir(line) / "UNAVAILABLE"
+        if unavailable.is_file():  # `make bootstrap` could not fetch it and said why
+            return None, f"{unavailable.read_text().strip()} (recorded in {unavailable})"
+        return None, f"no {name} {line} at {path}: run `make bootstrap`"
+    try:
+        p = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
+        first = (p.stdout + p.stderr).strip().splitlines()[0] if p.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired, IndexError) as e:
+        first = f"({e})"
+    if not re.match(rf"{name}, version v?{re.escape(line)}\.\d", first):
+        return None, (f"{path} is not {name} {line}.x (`--version`: {first or 'failed'}): "
+                      "run `make clean bootstrap`")
+    return str(path), ""
+
+
+def line_binary(line: str, name: str) -> str:
+    """The bootstrapped `name` (promtool or prometheus) of release line `line`. A line that
+    `make bootstrap` recorded as unavailable skips, naming the reason; a missing or wrong binary
+    fails for the default line and skips, naming it, for the others."""
+    path, why = _line_binary(line, name)
+    if path is not None:
+        return path
+    if line == DEFAULT_LINE and not (line_dir(line) / "UNAVAILABLE").is_file():
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+@pytest.fixture(scope="session", params=PROMTOOL_LINES)
+def promtool_line(request: pytest.FixtureRequest) -> str:
+    """Each bootstrapped promtool/prometheus release line in turn; the test id names it."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def promtool_path() -> str:
-    """The real promtool binary (bootstrapped by `make test` into .tools/)."""
-    candidates = [os.environ.get("PROMTOOL"), str(ROOT / ".tools" / "bin" / "promtool")]
-    for c in candidates:
-        if c and os.access(c, os.X_OK):
-            return c
-    pytest.fail("promtool not found: run `make bootstrap` or set PROMTOOL")
+def promtool_path(promtool_line: str) -> str:
+    """The real promtool binary of `promtool_line` (bootstrapped into .tools/)."""
+    return line_binary(promtool_line, "promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_path(promtool_line: str) -> str:
+    """The real prometheus server binary of `promtool_line` (same package as its promtool)."""
+    return line_binary(promtool_line, "prometheus")
 
 
 @dataclass

@@ -1,5 +1,9 @@
 """Generated rules are valid for the real promtool, and the limit ratio really joins an
-application series to a cAdvisor limit series whose label names differ."""
+application series to a cAdvisor limit series whose label names differ.
+
+Each test that takes `promtool_path` runs once per bootstrapped release line (2.42, 3.5; see
+tests/conftest.py), and its id names the line: test_promtool_check_rules_passes[3.5].
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rulegen import promtool
 from rulegen.generate import compile_inventory
-from tests.conftest import EXAMPLE
+from tests.conftest import DEFAULT_LINE, EXAMPLE, PROMTOOL_LINES
 
 
 def write(out: Path, files: dict[str, str]) -> list[Path]:
@@ -45,6 +50,34 @@ def test_promtool_check_rules_passes(example_rules, promtool_path: str) -> None:
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("SUCCESS") == len(rule_files)
+
+
+def failed_cases(result: promtool.TestResult) -> list[str]:
+    """The test groups (alert failures) or `# <family>/<case>` comments (expression failures)
+    of a failed `promtool test rules` run, else promtool's own text."""
+    names = []
+    for f in result.failures:
+        comment = f.expr.rpartition("# ")[2].strip() if f.expr and "# " in f.expr else None
+        names.append(f.group or comment or f.text[:300])
+    return names
+
+
+# The default line proves the example's generated tests in tests/test_testgen.py
+# (test_example_tests_pass_under_promtool, with the promtool rulegen finds: .tools/bin/, 2.42);
+# this proves them on every other bootstrapped line, where the PromQL engine differs (3.x:
+# left-open range selectors, other subquery and `offset` alignment).
+@pytest.mark.promtool
+@pytest.mark.slow
+@pytest.mark.parametrize("promtool_line", [v for v in PROMTOOL_LINES if v != DEFAULT_LINE],
+                         indirect=True)
+def test_example_generated_tests_pass(example_rules, promtool_path: str) -> None:  # type: ignore[no-untyped-def]
+    out, files = example_rules
+    tests = sorted(out / p for p in files if p.startswith("tests/"))
+    assert tests
+    pt = promtool.find_promtool(promtool_path)
+    results = promtool.test_rules(pt, tests)
+    assert {Path(r.file).relative_to(out).as_posix(): failed_cases(r)
+            for r in results if not r.ok} == {}
 
 
 JOIN_TEST = """
