@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing as mp
 import os
 import re
-from collections.abc import Sequence
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from rulegen import targets as tg
 from rulegen.errors import InventoryError, Problem, Severity
@@ -64,27 +70,57 @@ def generate_tree(inventory: str | Path, out: str | Path,
                   templates: str | Path | None = None,
                   targets: Sequence[str] | None = None) -> Written:
     """compile_inventory, then replace `out` with its files atomically (writer.Staging). In
-    parallel mode each worker writes the files it rendered: the text never travels back."""
+    parallel mode each worker writes the files it rendered: the text never travels back.
+    Either way the whole inventory is validated before anything is rendered or written, and
+    the staging tree is made only then."""
     job, split = _prepare(inventory, out, templates, targets)
-    if split is None:
-        output = _compile(job, split)
-        changed = write_tree(Path(out), output.files)
-        plans = output.loaded.plans
-        return Written(output.warnings, len(plans), sum(len(p.alerts) for p in plans),
-                       len(output.files), changed)
-    staging = Staging(Path(out))
+    with _terminate_cleanly():
+        if split is None:
+            output = _compile(job, split)
+            changed = write_tree(Path(out), output.files)
+            plans = output.loaded.plans
+            return Written(output.warnings, len(plans), sum(len(p.alerts) for p in plans),
+                           len(output.files), changed)
+        made: list[Staging] = []
+
+        def stage() -> Staging:
+            made.append(Staging(Path(out)))
+            return made[0]
+
+        try:
+            merged = _compile_parallel(job, *split, stage)
+            staging = made[0]
+            states = merged.states
+            # Only the aggregated files (mimir) are left to write here.
+            extra = _finish(job, merged.loaded(job.path), merged.files, merged.settings).files
+            states.update(write_files(staging, ((p, t) for p, t in extra.items()
+                                                if p not in states)))
+        except BaseException:
+            for s in made:
+                s.discard()
+            raise
+        return Written(merged.warnings, merged.services, merged.alerts, len(states),
+                       staging.commit(states))
+
+
+@contextlib.contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM (`timeout`, a cancelled CI job) unwinds like an exception while the output is
+    being written, so the staging tree is removed; exit status 143 as if killed. A handler the
+    program installed itself is left alone."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        merged = _compile_parallel(job, *split, staging)
-        states = merged.states
-        # Only the aggregated files (mimir) are left to write here.
-        extra = _finish(job, merged.loaded(job.path), merged.files, merged.settings).files
-        states.update(write_files(staging, ((p, t) for p, t in extra.items()
-                                            if p not in states)))
-    except BaseException:
-        staging.discard()
-        raise
-    return Written(merged.warnings, merged.services, merged.alerts, len(states),
-                   staging.commit(states))
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 _Split = tuple[list[str], list[tuple[int, int]]]  # chunk texts, each service's line range
@@ -123,22 +159,24 @@ class _Job:
 
     def run(self, text: str) -> tuple[Loaded, dict[str, str]]:
         loaded = load_text(text, self.path)
+        return loaded, dict(self.render(loaded))
+
+    def render(self, loaded: Loaded) -> Iterator[tuple[str, str]]:
+        """(path, text) of each file, service by service."""
         renderer = Renderer(self.templates)
-        files: dict[str, str] = {}
         output = loaded.inventory.output if loaded.inventory else None
         with_tests = output.tests if output else True
         operator = "operator" in tg.chosen(output, self.targets)
         for plan in loaded.plans:
             rules_rel = rules_path(plan.runtime, plan.name)
             rules = renderer.rule_file(plan, self.source)
-            files[rules_rel] = rules
+            yield rules_rel, rules
             if operator:
-                files[tg.operator_path(plan.runtime, plan.name)] = tg.operator_file(
+                yield tg.operator_path(plan.runtime, plan.name), tg.operator_file(
                     rules, plan.name, output.operator if output else None, rules_rel)
             if with_tests:
-                files[test_path(plan.runtime, plan.name)] = test_file(  # its promtool tests
+                yield test_path(plan.runtime, plan.name), test_file(  # its promtool tests
                     plan, rules, f"../../{rules_rel}", self.source, renderer.env)
-        return loaded, files
 
 
 # Large inventories are compiled in chunks of services, one process per core: YAML parsing,
@@ -146,8 +184,6 @@ class _Job:
 # and blanks every line of other services, so line numbers in messages stay exact.
 _PARALLEL_FROM = 1000
 _ITEM = re.compile(r"^( *)- ")
-_job: _Job | None = None
-_staging: Staging | None = None
 
 
 def _workers() -> int:
@@ -187,7 +223,7 @@ def split_services(text: str) -> _Split | None:
             break
     if len(items) < _PARALLEL_FROM:
         return None
-    n = _workers() * 2
+    n = _workers()  # one chunk per worker: it keeps its chunk loaded between the two passes
     size = -(-len(items) // n)
     bounds = [(items[k], items[k + size] if k + size < len(items) else end)
               for k in range(0, len(items), size)]
@@ -203,75 +239,164 @@ def split_services(text: str) -> _Split | None:
 class _Chunk:
     """What a worker sends back. With a staging tree the rendered text stays in the worker
     (it wrote the files) and so do the plans, unless the mimir target aggregates them."""
-    loaded: Loaded | InventoryError | OSError
+    loaded: Loaded | OSError
     files: dict[str, str]
     states: dict[str, State]
     services: int = 0
     alerts: int = 0
 
 
-def _run_chunk(text: str) -> _Chunk:
-    assert _job is not None
-    try:
-        loaded, files = _job.run(text)
-    except InventoryError as exc:
-        return _Chunk(exc, {}, {})
-    # Send back only what the parent merges: positions and models would double the run time
-    # in pickling alone.
+def _render_chunk(job: _Job, loaded: Loaded, staging: Staging | None,
+                  parent: int | None = None) -> _Chunk:
+    """Render a validated chunk. With a staging tree each file is written as soon as it is
+    rendered, and only what the parent merges goes back: positions and models would double
+    the run time in pickling alone, the texts are on disk (but for mimir, which aggregates
+    the rule files)."""
     output = loaded.inventory.output if loaded.inventory else None
     plans = loaded.plans
     counts = len(plans), sum(len(p.alerts) for p in plans)
     states: dict[str, State] = {}
-    if _staging is not None:
+    if staging is None:
+        files = dict(job.render(loaded))
+    else:
+        mimir = "mimir" in tg.chosen(output, job.targets)
+        files = {}
         try:
-            states = {rel: _staging.put(rel, t.encode("utf-8")) for rel, t in files.items()}
+            staging.share()
+            for rel, text in job.render(loaded):
+                if parent is not None and os.getppid() != parent:
+                    raise EOFError  # the parent died: stop writing for nobody
+                states[rel] = staging.put(rel, text.encode("utf-8"))
+                if mimir and rel.startswith("rules/"):
+                    files[rel] = text
         except OSError as exc:
             return _Chunk(exc, {}, {})
-        if "mimir" in tg.chosen(output, _job.targets):
-            files = {p: t for p, t in files.items() if p.startswith("rules/")}
-        else:
-            files, plans = {}, []
+        if not mimir:
+            plans = []
     light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
                    loaded.warnings, None)
     return _Chunk(light, files, states, *counts)
 
 
-def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]],
-                      staging: Staging | None = None) -> _Merged:
-    global _job, _staging
-    _job, _staging = job, staging
+@dataclass(frozen=True)
+class _Crash:
+    """A bug in a worker: its traceback, raised again in the parent."""
+    text: str
+
+
+def _serve(conn: Connection, job: _Job, text: str, others: list[Connection]) -> None:
+    """A worker: validate its chunk and report the problems; then, only when the parent says
+    the whole inventory is valid, render it (into the staging tree it is sent, if any)."""
+    # The parent's ends of the pipes are the parent's alone: when it dies, the pipe ends.
+    for c in others:
+        c.close()
+    # A short-lived process: no cyclic GC (about 5% of its time under perf); its memory is
+    # freed when it exits.
+    gc.disable()
+    parent = os.getppid()
     try:
-        # The workers exit after their chunks: no cyclic garbage collection (about 5% of
-        # their time, measured with perf), memory is freed when they do.
-        with mp.get_context("fork").Pool(_workers(), initializer=gc.disable) as pool:
-            results = pool.map(_run_chunk, chunks)
+        try:
+            loaded = load_text(text, job.path)
+        except InventoryError as exc:
+            conn.send(exc)
+            return
+        conn.send(loaded.warnings)
+        while not conn.poll(0.5):
+            if os.getppid() != parent:
+                return
+        conn.send(_render_chunk(job, loaded, conn.recv(), parent))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        return  # the parent is stopping or gone
+    except Exception:
+        conn.send(_Crash(traceback.format_exc()))
+
+
+class _Workers:
+    """One forked process per chunk, kept from the validation pass to the rendering pass."""
+
+    def __init__(self, job: _Job, chunks: list[str]) -> None:
+        ctx = mp.get_context("fork")
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        for text in chunks:
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(theirs, job, text, [*self.conns, mine]),
+                               daemon=True)
+            self.conns.append(mine)
+            self.procs.append(proc)
+            proc.start()
+            theirs.close()
+
+    def gather(self) -> list[Any]:
+        out = []
+        for conn, proc in zip(self.conns, self.procs, strict=True):
+            try:
+                got = conn.recv()
+            except EOFError:
+                proc.join(1)
+                raise RuntimeError(f"a compile worker died (exit code {proc.exitcode})") \
+                    from None
+            if isinstance(got, _Crash):
+                raise RuntimeError(f"a compile worker failed:\n{got.text}")
+            out.append(got)
+        return out
+
+    def render(self, staging: Staging | None) -> None:
+        """The inventory is valid: render (and write into `staging`)."""
+        for conn in self.conns:
+            conn.send(staging)
+
+    def close(self, ok: bool) -> None:
+        """Wait for the workers to exit; kill them first unless they finished. Either way none
+        is left writing into the staging tree when this returns."""
+        for proc in self.procs:
+            if not ok:
+                proc.kill()
+            proc.join()
+        for conn in self.conns:
+            conn.close()
+
+
+def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]],
+                      stage: Callable[[], Staging] | None = None) -> _Merged:
+    """Two passes: every chunk is validated, and only a valid inventory is rendered, by the
+    same workers. With `stage` (generate), the staging tree is made after the first pass and
+    the workers write into it."""
+    workers = _Workers(job, chunks)
+    ok = False
+    try:
+        problems: set[Problem] = set(_duplicates(job, items))  # while the workers validate
+        warnings: set[Problem] = set()
+        for got in workers.gather():
+            if isinstance(got, InventoryError):
+                problems.update(got.problems)
+            else:
+                warnings.update(got)
+        if problems:
+            errors = sorted(problems | warnings)
+            n = sum(p.severity == Severity.ERROR for p in errors)
+            raise InventoryError(f"{job.path}: invalid inventory ({n} problem"
+                                 f"{'s' if n != 1 else ''}); nothing was written", errors)
+        staging = stage() if stage is not None else None
+        workers.render(staging)
+        results: list[_Chunk] = workers.gather()
+        ok = True
     finally:
-        _job = _staging = None
-    problems: set[Problem] = set()
-    warnings: set[Problem] = set()
+        workers.close(ok)
     merged = _Merged([], {}, None, {})
     for chunk in results:
         loaded = chunk.loaded
         if isinstance(loaded, OSError):  # only a worker that writes can get one
             assert staging is not None
             raise staging.failed(loaded)
-        if isinstance(loaded, InventoryError):
-            problems.update(loaded.problems)
-            continue
+        assert isinstance(loaded, Loaded)
         if loaded.inventory:  # every chunk carries the same header, output: included
             merged.settings = loaded.inventory.output
         merged.plans += loaded.plans
-        warnings.update(loaded.warnings)
         merged.files.update(chunk.files)
         merged.states.update(chunk.states)
         merged.services += chunk.services
         merged.alerts += chunk.alerts
-    problems.update(_duplicates(job, items))
-    if problems:
-        errors = sorted(problems | warnings)
-        n = sum(p.severity == Severity.ERROR for p in errors)
-        raise InventoryError(f"{job.path}: invalid inventory ({n} problem{'s' if n != 1 else ''});"
-                             " nothing was written", errors)
     merged.warnings = sorted(warnings)
     return merged
 

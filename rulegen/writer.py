@@ -3,16 +3,34 @@
 The new tree is built beside the old one (a `Staging` directory, which worker processes fill in
 parallel) and swapped in with two renames; files of services that left the inventory disappear
 with the old tree. Files rulegen did not generate are never deleted: their presence is an error.
+
+Every staging directory (`.<out>.new-*`, `.<out>.old-*`, `.<out>.del-*` beside the output) is
+held under flock(2) by the run that made it (and its workers) for as long as they use it; the
+kernel drops a lock when its process dies, however it dies. A run that is killed (SIGKILL, a
+power cut) therefore leaves a directory nobody holds, and the next run that writes the same
+output removes it (`remove_stale`, which needs the lock exclusively), while the directories of
+runs still going are left alone. Where the file system has no flock nothing is removed.
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 import os
+import random
+import re
 import shutil
-import tempfile
-from collections.abc import Iterable
+import signal
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: staging directories are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from rulegen.errors import WriteFailed
 
@@ -58,12 +76,39 @@ class Staging:
         self.root = root.absolute()
         parent = self.root.parent
         self._made = next((p for p in [parent, *parent.parents][::-1] if not p.exists()), None)
+        if self.root.exists() and not self.root.is_dir():
+            raise WriteFailed(f"{root}: exists and is not a directory")
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=parent))
+            # Leftovers lie beside the output; old trees beside its resolved path (_swap).
+            for where in {self.root, self.root.resolve()}:
+                remove_stale(where)
+            self.tmp, self._held = _locked_dir(parent, root.name, "new")
+            if self.root.is_dir():  # the new tree keeps the permissions of the old one
+                os.chmod(self.tmp, stat.S_IMODE(self.root.stat().st_mode))
         except OSError as exc:
+            if hasattr(self, "tmp"):
+                self.discard()
+            else:
+                self._remove_made()
             raise WriteFailed(f"{root}: cannot create a temporary directory: {exc}") from None
         self._dirs: set[Path] = set()
+
+    def __getstate__(self) -> dict[str, Any]:  # a worker process gets the paths, not the lock
+        return {**self.__dict__, "_held": None}
+
+    def share(self) -> None:
+        """In a worker process that puts files: hold the staging tree too, so that it is not
+        taken for a leftover while this process still writes, should the owner die first."""
+        try:
+            self._held = _lock(self.tmp, shared=True)
+        except _Held:
+            raise FileNotFoundError(errno.ENOENT, "the temporary directory is being removed",
+                                    str(self.tmp)) from None
+        except FileNotFoundError:
+            raise
+        except OSError:
+            self._held = None  # a file system without locks
 
     def put(self, rel: str, data: bytes) -> State:
         """Add one file (OSError is the caller's to report)."""
@@ -107,7 +152,7 @@ class Staging:
             if not extra and all(s is State.SAME for s in states.values()):
                 self.discard()
                 return False
-            _swap(self.tmp, self.root.resolve())
+            _swap(self.tmp, self.root.resolve(), self._unlock)
             return True
         except OSError as exc:
             raise self.failed(exc) from None
@@ -122,8 +167,17 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self._unlock()
+        self._remove_made()
+
+    def _remove_made(self) -> None:
         if self._made is not None and all(p.is_dir() for p in self._made.rglob("*")):
             shutil.rmtree(self._made, ignore_errors=True)  # the parents it made, still empty
+
+    def _unlock(self) -> None:
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
 
 def _generated_file(path: Path) -> bool:
@@ -141,19 +195,169 @@ def write_files(staging: Staging, files: Iterable[tuple[str, str]]) -> dict[str,
 def write_tree(root: Path, files: dict[str, str]) -> bool:
     """Replace `root` with exactly `files`. Returns False when nothing had to change."""
     staging = Staging(root)
-    return staging.commit(write_files(staging, files.items()))
+    try:
+        states = write_files(staging, files.items())
+    except BaseException:  # Ctrl-C, SIGTERM (generate._terminate_cleanly)
+        staging.discard()
+        raise
+    return staging.commit(states)
 
 
-def _swap(new: Path, root: Path) -> None:
+def _swap(new: Path, root: Path, release_new: Callable[[], None]) -> None:
+    """Rename `new` to `root`. The old tree is locked before it is renamed out of the way, so
+    no other run takes it for a leftover, and renamed once more (to `.del-`) once the new tree
+    is in place: a `.old-` directory nobody holds is always a whole previous output, left
+    between the two renames by a run that was killed there (`remove_stale` puts it back)."""
     if not root.exists():
         new.rename(root)
+        release_new()
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-    old.rmdir()
-    root.rename(old)
+    held = _lock_wait(root)
     try:
-        new.rename(root)
-    except OSError:
-        old.rename(root)
+        old = _unused_name(root.parent, root.name, "old")
+        with _signals_deferred():  # no Ctrl-C or SIGTERM between the renames
+            root.rename(old)
+            try:
+                new.rename(root)
+            except OSError:
+                old.rename(root)
+                raise
+            release_new()
+            trash = _unused_name(root.parent, root.name, "del")
+            try:
+                old.rename(trash)
+            except OSError:
+                trash = old
+        shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done (then act as they would have)."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+# Staging directories: `.<out>.<kind>-<8 of [a-z0-9_]>` (tempfile's names, older runs' too).
+_SUFFIX = re.compile(r"(new|old|del)-[a-z0-9_]{8}")
+_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+class _Held(Exception):
+    """Another process holds the lock."""
+
+
+def _lock(path: Path, *, shared: bool = False) -> int:
+    """An open descriptor of directory `path` holding its flock, taken without waiting: shared
+    by the processes that write into it, exclusive for the one that removes it. _Held when that
+    conflicts with a lock another process has; OSError when the directory cannot be opened or
+    this file system does not lock (then nobody can tell whether it is in use)."""
+    if fcntl is None:  # pragma: no cover
+        raise OSError(errno.ENOLCK, "no flock on this platform")
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise _Held(str(path)) from None
+    except BaseException:
+        os.close(fd)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    return fd
+
+
+def _lock_wait(path: Path) -> int | None:
+    """The lock of the current output directory, waiting while another run holds it (only
+    for the moment between swapping its own tree in and letting go of it); None where this
+    file system does not lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _unused_name(parent: Path, name: str, kind: str) -> Path:
+    for _ in range(100):
+        path = parent / f".{name}.{kind}-{''.join(random.choices(_CHARS, k=8))}"
+        if not os.path.lexists(path):
+            return path
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", str(parent))
+
+
+def _locked_dir(parent: Path, name: str, kind: str) -> tuple[Path, int | None]:
+    """Make a new staging directory and take its lock. Another run's `remove_stale` may see the
+    directory before the lock is taken and remove it: then try another name."""
+    for _ in range(100):
+        path = _unused_name(parent, name, kind)
+        try:
+            path.mkdir()  # unlike mkdtemp, with the usual permissions (umask)
+        except FileExistsError:
+            continue
+        try:
+            fd = _lock(path, shared=True)
+        except (_Held, FileNotFoundError):
+            continue
+        except OSError:
+            return path, None  # a file system without locks
+        try:
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return path, fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    raise FileExistsError(errno.EEXIST, "cannot make a temporary directory", str(parent))
+
+
+def remove_stale(root: Path) -> list[Path]:
+    """Remove the staging directories beside `root` that runs killed earlier left behind;
+    those of runs still going hold their lock and are kept. A whole previous output (`.old-`)
+    is put back when `root` is missing. Returns what it removed or put back."""
+    root = root.absolute()
+    prefix = f".{root.name}."
+    found: list[tuple[int, Path]] = []
+    try:
+        for entry in os.scandir(root.parent):
+            if entry.name.startswith(prefix) and _SUFFIX.fullmatch(entry.name[len(prefix):]):
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        found.append((entry.stat(follow_symlinks=False).st_mtime_ns,
+                                      Path(entry.path)))
+                except FileNotFoundError:
+                    pass
+    except OSError:  # cleaning up is worth a try, never a failed write
+        return []
+    done = []
+    # Newest first: of several whole previous outputs, the latest is the one to put back.
+    for _, path in sorted(found, reverse=True):
+        try:
+            fd = _lock(path)
+        except (_Held, OSError):
+            continue  # in use, gone, or no way to tell: leave it
+        try:
+            if path.name[len(prefix):].startswith("old-") and not os.path.lexists(root):
+                path.rename(root)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            done.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return done

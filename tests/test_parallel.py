@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from rulegen import generate
-from rulegen.errors import InventoryError, WriteFailed
+from rulegen.errors import ExitCode, InventoryError, WriteFailed
 from rulegen.writer import read_tree
 from tests.conftest import ROOT
 
@@ -142,3 +143,71 @@ def test_parallel_invalid_inventory_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match="nothing was written"):
         generate.generate_tree(inv, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml"]
+
+
+# An invalid large inventory is rejected by the validation pass over all chunks, before any
+# worker renders a service or a staging tree is made: nothing is written, nothing is left.
+
+def bad_at_the_end(n: int) -> tuple[str, str]:
+    """A rules-only inventory of n services whose last one has a bad threshold, and where."""
+    text = inventory(n, tests=False).rstrip("\n")
+    assert (n - 1) % 7  # the last service has no alerts: of its own yet
+    bad = "      memory-growth: {threshold: lots, for: 30m}"
+    text += "\n    alerts:\n" + bad + "\n"
+    return text, f"{text.count(chr(10))}:{bad.index('lots') + 1}"
+
+
+def test_invalid_large_inventory_fails_fast_and_writes_nothing(  # type: ignore[no-untyped-def]
+        tmp_path: Path, rulegen) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(2000, tests=False))
+    assert rulegen("generate", "inventory.yaml").code == 0
+    before = read_tree(tmp_path / "rules_out")
+    text, where = bad_at_the_end(2000)
+    inv.write_text(text)
+    r = rulegen("generate", "inventory.yaml")
+    assert r.code == ExitCode.BAD_INPUT, r.stderr
+    assert r.stderr.splitlines()[0].startswith(f"inventory.yaml:{where}: threshold: 'lots' ")
+    assert "nothing was written" in r.stderr
+    assert read_tree(tmp_path / "rules_out") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "rules_out"]
+
+
+def test_invalid_large_inventory_is_never_rendered(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    inv = tmp_path / "inventory.yaml"
+    text, where = bad_at_the_end(2000)
+    inv.write_text(text)
+
+    def never(*args: object) -> NoReturn:  # the forked workers inherit it
+        raise AssertionError("an invalid inventory was rendered or staged")
+
+    monkeypatch.setattr(generate._Job, "render", never)
+    monkeypatch.setattr(generate, "Staging", never)
+    with pytest.raises(InventoryError) as caught:
+        generate.generate_tree(inv, tmp_path / "out")
+    assert [f"{p.line}:{p.col}" for p in caught.value.problems] == [where]
+    assert [p.name for p in tmp_path.iterdir()] == ["inventory.yaml"]
+
+
+def test_a_failing_worker_leaves_nothing_behind(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False))
+    out = tmp_path / "out"
+    generate.generate_tree(inv, out)
+    before = read_tree(out)
+    inv.write_text(inventory(N, tests=False).replace("environment: bench", "environment: prod"))
+    real = generate._Job.render
+
+    def render(self: generate._Job, loaded: object) -> object:
+        for rel, text in real(self, loaded):  # type: ignore[arg-type]
+            if "svc-01000" in rel:
+                raise KeyError("a bug")
+            yield rel, text
+
+    monkeypatch.setattr(generate._Job, "render", render)
+    with pytest.raises(RuntimeError, match="KeyError: 'a bug'"):
+        generate.generate_tree(inv, out)
+    assert read_tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "out"]
