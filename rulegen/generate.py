@@ -19,7 +19,7 @@ from typing import Any
 from rulegen import targets as tg
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
-from rulegen.loader import Loaded, load_text, read_inventory
+from rulegen.loader import Loaded, ServiceNames, load_text, read_inventory
 from rulegen.model import ServicePlan
 from rulegen.render import Renderer
 from rulegen.testgen import test_file, test_path
@@ -357,6 +357,40 @@ class _Workers:
             conn.close()
 
 
+def _validated(job: _Job, items: list[tuple[int, int]], workers: _Workers) -> set[Problem]:
+    """The first pass: every chunk validated by its worker, names compared across chunks
+    meanwhile; the warnings, or InventoryError with every problem."""
+    problems: set[Problem] = set(_duplicates(job, items))
+    warnings: set[Problem] = set()
+    for got in workers.gather():
+        if isinstance(got, InventoryError):
+            problems.update(got.problems)
+        else:
+            warnings.update(got)
+    if problems:
+        errors = sorted(problems | warnings)
+        n = sum(p.severity == Severity.ERROR for p in errors)
+        raise InventoryError(f"{job.path}: invalid inventory ({n} problem"
+                             f"{'s' if n != 1 else ''}); nothing was written", errors)
+    return warnings
+
+
+def validate_inventory(inventory: str | Path) -> tuple[int, list[Problem]]:
+    """What `rulegen validate` checks: exactly `generate`'s validation pass (in chunks, one
+    process per core, for large inventories), without rendering. The number of services and
+    the warnings, or InventoryError with every problem."""
+    job, split = _prepare(inventory, ".", None, None)
+    if split is None:
+        loaded = load_text(job.text, job.path)
+        return len(loaded.plans), loaded.warnings
+    chunks, items = split
+    workers = _Workers(job, chunks)
+    try:
+        return len(items), sorted(_validated(job, items, workers))
+    finally:
+        workers.close(False)
+
+
 def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]],
                       stage: Callable[[], Staging] | None = None) -> _Merged:
     """Two passes: every chunk is validated, and only a valid inventory is rendered, by the
@@ -365,18 +399,7 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
     workers = _Workers(job, chunks)
     ok = False
     try:
-        problems: set[Problem] = set(_duplicates(job, items))  # while the workers validate
-        warnings: set[Problem] = set()
-        for got in workers.gather():
-            if isinstance(got, InventoryError):
-                problems.update(got.problems)
-            else:
-                warnings.update(got)
-        if problems:
-            errors = sorted(problems | warnings)
-            n = sum(p.severity == Severity.ERROR for p in errors)
-            raise InventoryError(f"{job.path}: invalid inventory ({n} problem"
-                                 f"{'s' if n != 1 else ''}); nothing was written", errors)
+        warnings = _validated(job, items, workers)
         staging = stage() if stage is not None else None
         workers.render(staging)
         results: list[_Chunk] = workers.gather()
@@ -419,9 +442,10 @@ _NAME = re.compile(r"^(\s*-?\s*)name:\s*(['\"]?)([^'\"#]*?)\2\s*(#.*)?$")
 
 
 def _duplicates(job: _Job, items: list[tuple[int, int]]) -> list[Problem]:
-    """Duplicate names across chunks, worded and placed exactly as the loader does."""
+    """Names given twice or differing only in case across chunks, worded and placed exactly
+    as the loader does (`loader.ServiceNames`)."""
     lines = job.text.split("\n")
-    first: dict[str, int] = {}
+    names = ServiceNames()
     out = []
     for lo, hi in items:
         indent = len(lines[lo]) - len(lines[lo].lstrip(" -"))
@@ -430,11 +454,8 @@ def _duplicates(job: _Job, items: list[tuple[int, int]]) -> list[Problem]:
             if m and len(m.group(1)) == indent:
                 name, col = m.group(3), m.end(1) + len("name:") + 1
                 col += len(lines[i][col - 1:]) - len(lines[i][col - 1:].lstrip())
-                if name in first:
-                    out.append(Problem(job.path, i + 1, col, f"duplicate service {name!r} "
-                                       f"(first defined on line {first[name]}); service names "
-                                       "must be unique"))
-                else:
-                    first[name] = lo + 1
+                clash = names.add(name, lo + 1)
+                if clash:
+                    out.append(Problem(job.path, i + 1, col, clash))
                 break
     return out

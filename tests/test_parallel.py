@@ -44,13 +44,17 @@ def test_parallel_problems_equal_serial(tmp_path: Path, monkeypatch: pytest.Monk
     text = inventory(N, tests=False)
     text = text.replace("  - name: svc-01100\n", "  - name: svc-00003\n")  # across chunks
     text = text.replace("  - name: svc-00010\n", "  - name: svc-00009\n")  # within a chunk
+    text = text.replace("  - name: svc-01150\n", "  - name: SVC-00004\n")  # only case differs
     text = text.replace("    runtime: go\n", "    runtime: golang\n", 1)
     text = text.replace("    owner: team-7\n", "    owner: team-7\n    ownr: x\n", 1)
     inv = tmp_path / "inventory.yaml"
     inv.write_text(text)
+    with pytest.raises(InventoryError) as validated:  # rulegen validate: the same first pass
+        generate.validate_inventory(inv)
     parallel, serial = compile_both(inv, monkeypatch)
-    assert isinstance(parallel, list) and len(parallel) == 4
-    assert parallel == serial
+    assert isinstance(parallel, list) and len(parallel) == 5
+    assert any("'SVC-00004' differs from 'svc-00004'" in p for p in parallel)
+    assert parallel == serial == [str(p) for p in validated.value.problems]
 
 
 def test_small_or_unusual_inventories_stay_serial() -> None:
