@@ -1,7 +1,13 @@
 """Detection latency of every alert family, measured with the real promtool.
 
-Run: `PYTHONPATH=. .venv/bin/python bench/latency.py` (about a minute on 2 cores). Prints the
-Markdown tables of docs/families.md.
+Run: `PYTHONPATH=. .venv/bin/python bench/latency.py [--promtool PATH]` (about a minute on 2
+cores per promtool). Prints the Markdown tables of docs/families.md for that promtool, headed
+with its version. `--promtool` defaults to rulegen's own choice ($PROMTOOL, PATH, then
+.tools/bin/promtool); `make bootstrap` puts each release line in .tools/prometheus-<line>/bin/:
+
+    for v in 2.42 3.5; do
+        PYTHONPATH=. .venv/bin/python bench/latency.py --promtool .tools/prometheus-$v/bin/promtool
+    done
 
 Each case is a promtool test group: a service from the inventory below (default settings:
 scrape 1m, gc_period 5m) with steady series for W + G, then a leak at k x the family's threshold.
@@ -156,12 +162,17 @@ def build(plan: ServicePlan, rules_text: str, families: set[str]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    inv = WORK / "inventory.yaml"
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--promtool", metavar="PATH", default=None,
+                    help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool)")
+    args = ap.parse_args()
+    pt = promtool.find_promtool(args.promtool)
+    work = WORK / ".".join(map(str, pt.version))  # one directory per version: runs can overlap
+    work.mkdir(parents=True, exist_ok=True)
+    inv = work / "inventory.yaml"
     inv.write_text(INVENTORY)
-    out = WORK / "rules_out"
+    out = work / "rules_out"
     files = compile_inventory(inv, out).files
     write_tree(out, {k: v for k, v in files.items() if k.startswith("rules/")})
     wanted = {"go-svc": {"memory-growth", "goroutine-leak", "limit-ratio", "limit-forecast",
@@ -172,19 +183,21 @@ def main() -> None:
     for plan in compile_inventory(inv, out).loaded.plans:
         rel = f"rules/{plan.runtime}/{plan.name}.yml"
         groups, st = build(plan, files[rel], wanted[plan.name])
-        path = WORK / f"{plan.name}.test.yml"
+        path = work / f"{plan.name}.test.yml"
         path.write_text(env.get_template("tests/service.yml.j2").render(
             svc=plan, source="bench/latency.py", rules_rel=str(out / rel), groups=groups,
             evaluation_interval=60))
         tests.append(path)
         starts.update(st)
         plans[plan.name] = plan
-    pt = promtool.find_promtool()
     fired: dict[str, float] = {}
     for res in promtool.test_rules(pt, tests):
         for m in FIRST.finditer(res.output):
             fired[m["name"]] = float(m["v"])
-    report(starts, fired, plans)
+    version = ".".join(map(str, pt.version))
+    print(f"<!-- bench/latency.py --promtool {pt.path}: {pt.version_text} -->")
+    print()
+    report(starts, fired, plans, f"promtool {version}")
 
 
 def minutes(s: float) -> str:
@@ -192,8 +205,9 @@ def minutes(s: float) -> str:
 
 
 def report(starts: dict[str, tuple[int, float]], fired: dict[str, float],
-           plans: dict[str, ServicePlan]) -> None:
-    print("### Growth families (default settings: window 2h, for 15m, gc_period 5m, scrape 1m)")
+           plans: dict[str, ServicePlan], version: str) -> None:
+    print(f"### Growth families, {version} (default settings: window 2h, for 15m, gc_period 5m, "
+          "scrape 1m)")
     print()
     print("Latency from the leak start to firing; `-` = not fired within 4 windows.")
     print()
@@ -211,7 +225,7 @@ def report(starts: dict[str, tuple[int, float]], fired: dict[str, float],
             if cells:
                 print(f"| {fam} | {shape} | {' | '.join(cells)} |")
     print()
-    print("### limit-forecast (512Mi limit, 50% + 10% sawtooth, leak at k x 10MiB/h)")
+    print(f"### limit-forecast, {version} (512Mi limit, 50% + 10% sawtooth, leak at k x 10MiB/h)")
     print()
     print("| leak | fires after | peaks reach the limit after | warning ahead of the OOM |")
     print("|---|---|---|---|")
@@ -224,7 +238,7 @@ def report(starts: dict[str, tuple[int, float]], fired: dict[str, float],
         else:
             print(f"| {k:g}x | - | {minutes(oom)} | - |")
     print()
-    print("### Level families")
+    print(f"### Level families, {version}")
     print()
     print("| family | event | fires after |")
     print("|---|---|---|")
