@@ -34,11 +34,14 @@ Placeholders in ``command`` and ``env`` values:
 Then::
 
     with Fleet(prometheus_binary, workdir, apps, scrape_interval="1s",
-               rule_files=[...]) as fleet:       # starts the apps, then Prometheus
+               rule_files=[...],                 # globs allowed in the last element
+               also={"2.42": other_binary}) as fleet:  # more servers scraping the same apps
         fleet.prom.wait_series("process_resident_memory_bytes", {"job": "go-prom-leak"})
         fleet.prom.query('up{job="go-prom-leak"}')
         fleet.prom.metric_type("go_goroutines")  # "gauge", from scrape metadata
         fleet.prom.firing_alerts()               # ALERTS{alertstate="firing"}
+        fleet.servers["2.42"].firing_alerts()
+        fleet.reload()                            # after writing the rule files
 
 Scrape apps become one job each (``job=<app name>``, ``instance=127.0.0.1:<port>``, plus the
 app's ``labels``). OTLP apps get ``job`` from ``service.name`` (``service.namespace/`` before
@@ -155,10 +158,8 @@ class Process:
             if self.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    pass
             # children left in the group (a shell's, a runtime's workers) go too
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -353,6 +354,16 @@ class Prometheus:
         except OSError:
             return False
 
+    def reload(self) -> None:
+        """Re-read the configuration and the rule files now (POST /-/reload); raises with
+        Prometheus's message when the new configuration or a rule file is refused."""
+        req = urllib.request.Request(self.url + "/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30):
+                pass
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"reload refused: {e.read().decode(errors='replace')}") from e
+
     # -- HTTP API ---------------------------------------------------------------------------
 
     def api(self, path: str, **params: str | Sequence[str]) -> Any:
@@ -456,19 +467,27 @@ class Prometheus:
 
 
 class Fleet:
-    """Start ``apps`` and one Prometheus scraping (or receiving) them; stop them all on exit.
+    """Start ``apps`` and one Prometheus (``prom``) scraping or receiving them, plus optional
+    ``also`` servers ({name: binary}, e.g. another release line) that scrape the same scrape
+    apps with the same rule files; stop them all on exit. Use as a context manager.
 
-    Scrape apps start first (their ports go into the scrape config); when any app pushes OTLP,
-    Prometheus starts with the OTLP receiver before those apps (their ``{otlp_url}`` is its
-    endpoint). Use as a context manager."""
+    Scrape apps start first (their ports go into the scrape configs); when any app pushes OTLP,
+    ``prom`` starts with the OTLP receiver before those apps, whose ``{otlp_url}`` is its
+    endpoint (the ``also`` servers never see OTLP apps). ``servers`` has every server by name,
+    ``main`` being ``prom``. Rule files may be written after the start and loaded with
+    ``reload()`` (``rule_files`` may hold globs in the last path element)."""
 
     def __init__(self, prometheus_binary: str, workdir: Path, apps: Sequence[App],
                  scrape_interval: str = "1s", evaluation_interval: str = "1s",
-                 rule_files: Sequence[str] = (), otlp: OtlpConfig | None = None) -> None:
+                 rule_files: Sequence[str] = (), otlp: OtlpConfig | None = None,
+                 also: Mapping[str, str] | None = None) -> None:
         names = [a.name for a in apps]
         if len(set(names)) != len(names):
             raise ValueError(f"app names must be unique: {names}")
         self.binary = prometheus_binary
+        self.also = dict(also or {})
+        if "main" in self.also:
+            raise ValueError("'main' names the first server")
         self.workdir = workdir
         self.apps = list(apps)
         self.scrape_interval = scrape_interval
@@ -477,7 +496,11 @@ class Fleet:
         wants_otlp = any(a.exposes == "otlp" for a in apps)
         self.otlp = otlp if otlp is not None else (OtlpConfig() if wants_otlp else None)
         self.running: dict[str, RunningApp] = {}
-        self.prom: Prometheus
+        self.servers: dict[str, Prometheus] = {}
+
+    @property
+    def prom(self) -> Prometheus:
+        return self.servers["main"]
 
     def __enter__(self) -> Fleet:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -490,9 +513,11 @@ class Fleet:
                 self.running[app.name].wait_ready()
             targets = [(a.name, self.running[a.name].target, a.metrics_path, a.labels)
                        for a in scrape_apps]
-            self.prom = Prometheus(self.binary, self.workdir / "prometheus", targets,
-                                   self.scrape_interval, self.evaluation_interval,
-                                   self.rule_files, self.otlp)
+            for name, binary in {"main": self.binary, **self.also}.items():
+                self.servers[name] = Prometheus(
+                    binary, self.workdir / f"prometheus-{name}", targets, self.scrape_interval,
+                    self.evaluation_interval, self.rule_files,
+                    self.otlp if name == "main" else None)
             for app in self.apps:
                 if app.exposes == "otlp":
                     self.running[app.name] = RunningApp(app, self.workdir, self.prom.otlp_url,
@@ -508,23 +533,30 @@ class Fleet:
     def __exit__(self, *exc: object) -> None:
         for r in self.running.values():
             r.stop()
-        if hasattr(self, "prom"):
-            self.prom.stop()
+        for server in self.servers.values():
+            server.stop()
 
     def app(self, name: str) -> RunningApp:
         return self.running[name]
 
+    def reload(self) -> None:
+        """Every server re-reads its configuration and rule files."""
+        for server in self.servers.values():
+            server.reload()
+
     def check_alive(self) -> None:
-        """Raise, with its log tail, if any app has died."""
+        """Raise, with its log tail, if any app or server has died."""
         for name, r in self.running.items():
             r.process.check_alive(name)
+        for name, server in self.servers.items():
+            server.process.check_alive(f"prometheus {name}")
 
     def logs(self, lines: int = 15) -> str:
-        """Tails of every app's and Prometheus's log, for failure messages."""
+        """Tails of every app's and server's log, for failure messages."""
         parts = [f"--- {n} ---\n{log_tail(r.process.log, lines)}"
                  for n, r in self.running.items()]
-        if hasattr(self, "prom"):
-            parts.append(f"--- prometheus ---\n{log_tail(self.prom.process.log, lines)}")
+        parts += [f"--- prometheus {n} ---\n{log_tail(p.process.log, lines)}"
+                  for n, p in self.servers.items()]
         return "\n".join(parts)
 
 
