@@ -9,7 +9,7 @@ promtool and the own lint run at the same time: one is a subprocess, the other P
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,14 @@ from pathlib import Path
 from rulegen import lint, promtool
 from rulegen.errors import Problem, Severity
 from rulegen.generate import Output, compile_inventory
-from rulegen.prove import Proof, prove
+from rulegen.prove import (
+    Proof,
+    ProveProgress,
+    ServiceResult,
+    case_positions,
+    failure_case,
+    prove,
+)
 from rulegen.writer import read_tree
 
 
@@ -61,7 +68,7 @@ def _first_difference(a: str, b: str) -> int:
     return min(len(a.splitlines()), len(b.splitlines())) + 1
 
 
-def _promtool_problems(proof: Proof) -> list[Problem]:
+def promtool_problems(proof: Proof) -> list[Problem]:
     problems = []
     for c in proof.checks:
         for msg in c.errors:
@@ -69,24 +76,47 @@ def _promtool_problems(proof: Proof) -> list[Problem]:
         for msg in c.lint:
             problems.append(Problem(c.file, 0, 0, f"promtool lint: {msg}", "promtool/lint"))
     for s in proof.services:
-        for f in s.failures:
-            what = f.alertname or f.expr or "test"
-            problems.append(Problem(s.test_file or s.rules_file, 0, 0,
-                                    f"generated test failed for {what}"
-                                    f"{' at ' + f.eval_time if f.eval_time else ''}"
-                                    f"{' in case ' + repr(f.group) if f.group else ''}:\n{f.text}",
-                                    "promtool/test"))
+        problems += _test_problems(s)
     return problems + proof.problems
+
+
+def _test_problems(s: ServiceResult) -> list[Problem]:
+    """One finding per failure of a service's generated tests, at the failing case's place
+    in the test file (its group's name, or its expression in a batch) when promtool named it."""
+    if not s.failures:
+        return []
+    where: dict[str, tuple[int, int]] = {}
+    if s.test_file is not None:
+        try:
+            where = case_positions(Path(s.test_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            where = {}
+    names = {c.name for c in s.case_results}
+    problems = []
+    for f in s.failures:
+        case = failure_case(f, names)
+        line, col = where.get(case, (0, 0)) if case else (0, 0)
+        what = f.alertname or f.expr or "test"
+        problems.append(Problem(s.test_file or s.rules_file, line, col,
+                                f"generated test {'case ' + repr(case) + ' ' if case else ''}"
+                                f"failed for {what}"
+                                f"{' at ' + f.eval_time if f.eval_time else ''}"
+                                f"{' in group ' + repr(f.group) if f.group else ''}:\n{f.text}",
+                                "promtool/test"))
+    return problems
 
 
 def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
               extra_rule_files: list[Path] | None = None,
               promtool_path: str | None = None,
               targets: Sequence[str] = (),
-              progress: Callable[[int, int], None] | None = None) -> CheckRun:
+              progress: ProveProgress | None = None) -> CheckRun:
+    say = progress or ProveProgress()
     run = CheckRun()
+    say.stage(f"validating {inventory} and compiling its rules")
     output = compile_inventory(inventory, out, templates, targets)  # InventoryError: exit 2
     run.problems += output.warnings
+    say.stage(f"comparing {out}/ with what the inventory produces")
     run.problems += drift(output, out, inventory, templates, targets)
     pt = promtool.find_promtool(promtool_path)  # PromtoolUnusable: exit 3
     rule_files = sorted(out.glob("rules/*/*.yml"))
@@ -97,9 +127,13 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
         linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
         run.proof = prove(out, pt, progress=progress,
                           tests_expected=any(p.startswith("tests/") for p in output.files))
-        run.problems += _promtool_problems(run.proof)
+        run.problems += promtool_problems(run.proof)
+        if not linted.done():
+            say.stage("finishing rulegen lint")
         run.problems += linted.result()
     if extra:
+        say.stage(f"linting and checking {len(extra)} more rule "
+                  f"file{'s' if len(extra) != 1 else ''}")
         run.problems += lint.lint_files(extra)
         for c in promtool.check_rules(pt, [str(p) for p in extra]):
             run.problems += [Problem(c.file, 0, 0, f"promtool check rules: {m}", "promtool/check")

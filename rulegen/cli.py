@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from rulegen import __version__
-from rulegen.errors import ExitCode, Problem, Severity, UserError
+from rulegen.errors import ExitCode, InventoryError, Problem, Severity, UserError
 from rulegen.targets import TARGETS
+
+if TYPE_CHECKING:
+    from rulegen.prove import Proof, ProveProgress, ServiceResult
 
 DEFAULT_OUT = "rules_out"
 
 
 def progress_printer() -> Callable[[int, int], None] | None:
-    """A one-line progress counter on an interactive terminal; nothing in CI or in a pipe."""
+    """The one-line progress counter of an interactive terminal; None in CI or in a pipe,
+    where `progress()` prints plain lines instead."""
     if os.environ.get("CI") or not sys.stderr.isatty():
         return None
 
@@ -27,6 +32,30 @@ def progress_printer() -> Callable[[int, int], None] | None:
         click.echo(f"\rproving: {done}/{total} test files", nl=done == total, err=True)
 
     return show
+
+
+def _stderr_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def progress() -> Iterator[ProveProgress]:
+    """Progress on stderr while a command runs: the counter on an interactive terminal, else
+    a line per service as it is proved and a heartbeat after RULEGEN_PROGRESS_INTERVAL seconds
+    (30) of silence (rulegen/progress.py)."""
+    from rulegen.progress import LineProgress, TerminalProgress, interval_from_env
+
+    show = progress_printer()
+    if show is not None:
+        yield TerminalProgress(show)
+        return
+    try:
+        interval = interval_from_env(os.environ)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    with LineProgress(_stderr_line, interval) as line_progress:
+        yield line_progress
 
 
 def _emit_problems(problems: list[Problem]) -> None:
@@ -92,31 +121,51 @@ def generate(inventory: Path, out: Path, templates: Path | None,
                f"{written.alerts} alert families ({state})")
 
 
+FORMATS = ["auto", "text", "json", "junit", "github"]
+format_opt = click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
+                          show_default=True,
+                          help="Report format on stdout; auto is github under GitHub Actions, "
+                               "else text. An invalid inventory is reported in it too.")
+fail_on_opt = click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
+                           default="error", show_default=True,
+                           help="Lowest severity that makes the command exit 1.")
+
+
 @cli.command()
 @inventory_arg
-def validate(inventory: Path) -> None:
+@format_opt
+def validate(inventory: Path, fmt: str) -> None:
     """Check INVENTORY only: every problem as file:line:col: message. Writes nothing.
 
     \b
     Example:
       rulegen validate examples/otel-demo/inventory.yaml
+      rulegen validate inventory.yaml --format github
     """
     from rulegen.loader import load_inventory
 
-    loaded = load_inventory(inventory)
-    _emit_problems(loaded.warnings)
-    click.echo(f"{inventory}: {len(loaded.plans)} services, valid")
+    with _reporting(fmt, "rulegen validate", inventory):
+        loaded = load_inventory(inventory)
+    summary = f"{inventory}: {len(loaded.plans)} services, valid"
+    if _format(fmt) == "text":
+        _emit_problems(loaded.warnings)
+        click.echo(summary)
+        return
+    _report(loaded.warnings, fmt, "rulegen validate", [str(inventory)])
+    click.echo(summary, err=True)
 
 
 @cli.command("test")
 @inventory_arg
 @out_opt
+@format_opt
 @click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
               help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
-def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
+def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None) -> None:
     """Prove the rules in --out: promtool check rules, then every generated promtool test.
 
-    Prints one line per service and alert family, and promtool's own text for every failure.
+    Prints one line per service, and promtool's own text for every failure; with --format
+    json/junit/github the findings (junit: every generated case) instead, on stdout.
 
     \b
     Example:
@@ -124,70 +173,117 @@ def test_cmd(inventory: Path, out: Path, promtool_path: str | None) -> None:
         rulegen test examples/otel-demo/inventory.yaml
     """
     from rulegen import promtool
+    from rulegen.check import promtool_problems
     from rulegen.loader import load_inventory
     from rulegen.prove import prove
 
-    loaded = load_inventory(inventory)  # an invalid inventory: exit 2, before promtool
-    settings = loaded.inventory.output if loaded.inventory else None
-    pt = promtool.find_promtool(promtool_path)
-    proof = prove(out, pt, progress=progress_printer(),
-                  tests_expected=settings.tests if settings else True)
+    with _reporting(fmt, "rulegen test", inventory), progress() as say:
+        say.stage(f"validating {inventory}")
+        loaded = load_inventory(inventory)  # an invalid inventory: exit 2, before promtool
+        settings = loaded.inventory.output if loaded.inventory else None
+        pt = promtool.find_promtool(promtool_path)
+        proof = prove(out, pt, progress=say, tests_expected=settings.tests if settings else True)
+    if _format(fmt) != "text":
+        problems = sorted([*loaded.warnings, *promtool_problems(proof)])
+        _report(problems, fmt, "rulegen test", [c.file for c in proof.checks], proof.services)
+        click.echo(f"rulegen test: {_proof_summary(proof, not proof.ok)}", err=True)
+        if not proof.ok:
+            raise click.exceptions.Exit(ExitCode.FINDINGS)
+        return
     for c in proof.checks:
         if not c.ok or c.lint:
             click.echo(f"{c.file}: promtool check rules failed:", err=True)
             for line in (*c.errors, *c.lint):
                 click.echo(f"  {line}", err=True)
     for s in proof.services:
-        name = Path(s.rules_file).stem
-        status = "ok" if s.ok else f"FAILED ({len(s.failures)} failing)"
-        if s.test_file is None and s.ok:
-            click.echo(f"{name}: promtool check rules ok; no generated tests (output.tests "
-                       "is false)")
-            continue
-        click.echo(f"{name}: {s.cases} cases {status}")
+        click.echo(_service_text(s))
         for f in s.failures:
             click.echo(f.text, err=True)
     _emit_problems(proof.problems)
-    verdict = "passed" if proof.ok else "FAILED"
-    click.echo(f"{len(proof.services)} services, {proof.cases} cases, promtool "
-               f"{'.'.join(map(str, pt.version))}: {verdict}")
+    click.echo(_proof_summary(proof, not proof.ok))
     if not proof.ok:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
 
 
-FORMATS = ["auto", "text", "json", "junit", "github"]
-format_opt = click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto",
-                          show_default=True,
-                          help="Report format; auto is github under GitHub Actions, else text.")
-fail_on_opt = click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
-                           default="error", show_default=True,
-                           help="Lowest severity that makes the command exit 1.")
+def _service_text(s: ServiceResult) -> str:
+    from rulegen.progress import service_line
+
+    if s.test_file is None and s.ok:
+        return f"{s.service}: promtool check rules ok; no generated tests (output.tests is false)"
+    return service_line(s)
 
 
-def _report(problems: list[Problem], fmt: str, suite: str, checked: list[str]) -> None:
+def _proof_summary(proof: Proof, failed: bool, findings: str | None = None) -> str:
+    """`14 services, 463 cases, promtool 2.42.0: passed`."""
+    from rulegen.report import format_summary
+
+    return format_summary(services=len(proof.services), cases=proof.cases,
+                          failed=proof.failed_cases, not_run=proof.not_run,
+                          promtool_version=".".join(map(str, proof.tool.version)),
+                          findings=findings, ok=not failed)
+
+
+def _format(fmt: str) -> str:
     from rulegen import report
 
-    chosen = report.pick_format(None if fmt == "auto" else fmt, os.environ, sys.stdout.isatty())
+    return report.pick_format(None if fmt == "auto" else fmt, os.environ, sys.stdout.isatty())
+
+
+def _report(problems: list[Problem], fmt: str, suite: str, checked: list[str],
+            services: list[ServiceResult] | None = None,
+            fail_on: Severity = Severity.ERROR) -> None:
+    from rulegen import report
+
+    chosen = _format(fmt)
     if chosen == "text":
-        text = report.format_text(problems, color=sys.stdout.isatty())
+        text = report.format_text(problems,
+                                  color=report.color_wanted(os.environ, sys.stdout.isatty()))
     elif chosen == "json":
         text = report.format_json(problems)
     elif chosen == "junit":
-        text = report.format_junit(problems, suite, checked)
+        text = report.format_junit(problems, suite, checked, services or (), fail_on)
     else:
         text = report.format_github(problems)
     if text:
         click.echo(text.rstrip("\n"))
 
 
-def _verdict(problems: list[Problem], fail_on: str, what: str) -> None:
+@contextlib.contextmanager
+def _reporting(fmt: str, suite: str, inventory: Path | None) -> Iterator[None]:
+    """A command that stops on a UserError (an invalid inventory: exit 2; promtool unusable:
+    exit 3) still writes its report in a machine format: the inventory's problems, each at its
+    place, as findings of the check `inventory`, or the error as one finding. stderr gets the
+    usual messages and the exit code stays (main() prints and exits)."""
+    try:
+        yield
+    except UserError as exc:
+        if _format(fmt) != "text":
+            from rulegen.report import inventory_findings
+
+            if isinstance(exc, InventoryError) and inventory is not None:
+                found = inventory_findings(exc.problems, str(inventory), str(exc))
+            else:
+                check = "promtool" if exc.exit_code == ExitCode.PROMTOOL else "rulegen"
+                found = exc.problems or [Problem("", 0, 0, str(exc), check)]
+            _report(found, fmt, suite, [])
+        raise
+
+
+def _verdict(problems: list[Problem], fail_on: str, what: str,
+             proof: Proof | None = None) -> None:
+    """`rulegen check: 3 services, 100 cases, promtool 2.42.0; 1 warning: passed` on stderr,
+    and exit 1 for findings at or above --fail-on."""
     from rulegen.check import failing
 
     counts = {s: sum(p.severity == s for p in problems) for s in Severity}
     summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in
                         sorted(counts.items(), reverse=True) if n) or "no findings"
     bad = failing(problems, Severity[fail_on.upper()])
-    click.echo(f"rulegen {what}: {summary}: {'FAILED' if bad else 'passed'}", err=True)
+    if proof is not None:
+        summary = _proof_summary(proof, bad, summary)
+    else:
+        summary += f": {'FAILED' if bad else 'passed'}"
+    click.echo(f"rulegen {what}: {summary}", err=True)
     if bad:
         raise click.exceptions.Exit(ExitCode.FINDINGS)
 
@@ -221,10 +317,13 @@ def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: P
     """
     from rulegen.check import run_check
 
-    run = run_check(inventory, out, templates=templates, extra_rule_files=list(rule_files),
-                    promtool_path=promtool_path, targets=targets, progress=progress_printer())
-    _report(run.problems, fmt, "rulegen check", run.checked_files)
-    _verdict(run.problems, fail_on, "check")
+    with _reporting(fmt, "rulegen check", inventory), progress() as say:
+        run = run_check(inventory, out, templates=templates, extra_rule_files=list(rule_files),
+                        promtool_path=promtool_path, targets=targets, progress=say)
+    level = Severity[fail_on.upper()]
+    _report(run.problems, fmt, "rulegen check", run.checked_files,
+            run.proof.services if run.proof else None, level)
+    _verdict(run.problems, fail_on, "check", run.proof)
 
 
 @cli.command("lint")
@@ -245,9 +344,11 @@ def lint_cmd(rule_files: tuple[Path, ...], inventory: Path | None, fmt: str,
     from rulegen import lint
     from rulegen.loader import load_inventory
 
-    context = lint.inventory_context(load_inventory(inventory)) if inventory else None
+    with _reporting(fmt, "rulegen lint", inventory):
+        context = lint.inventory_context(load_inventory(inventory)) if inventory else None
     problems = lint.lint_files(rule_files, inventory_context=context)
-    _report(problems, fmt, "rulegen lint", [str(p) for p in rule_files])
+    _report(problems, fmt, "rulegen lint", [str(p) for p in rule_files],
+            fail_on=Severity[fail_on.upper()])
     _verdict(problems, fail_on, "lint")
 
 

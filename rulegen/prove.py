@@ -1,11 +1,17 @@
 """Prove an output tree: promtool check rules, then the generated promtool tests.
 
 Returns findings as values; the CLI prints them. promtool's own failure text is kept verbatim.
+Each service's result is handed to a `ProveProgress` as soon as its promtool run ends, so a
+long run can say how far it is (rulegen/progress.py prints that).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,18 +19,78 @@ from typing import Any
 from rulegen import promtool
 from rulegen.errors import Problem
 
+# The `# <family>/<case>` comment the generator appends to every promql_expr_test expression:
+# promtool names no test group for a failed expression test, only its expression.
+_CASE_COMMENT_RE = re.compile(r"#\s*(\S+)\s*$")
+_BATCH_SUFFIX = "/batch"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One generated case: a test group of its own (`memory-growth/leak-linear`), or one case
+    inside a batch group (`memory-growth/leak-sawtooth` in `memory-growth/batch`).
+
+    `failures` is promtool's text for each failing assertion of the case. `proven` is False when
+    promtool failed the file without naming any case (a rule file that does not load, say):
+    then a case without failures of its own was not proven either."""
+
+    group: str
+    name: str
+    failures: tuple[str, ...] = ()
+    proven: bool = True
+
+    @property
+    def status(self) -> str:
+        """'passed', 'failed' or 'not run'."""
+        if self.failures:
+            return "failed"
+        return "passed" if self.proven else "not run"
+
 
 @dataclass(frozen=True)
 class ServiceResult:
     rules_file: str
     test_file: str | None
-    cases: int
+    cases: int  # generated cases (CaseResult) of the test file
     failures: tuple[promtool.TestFailure, ...] = ()
     output: str = ""
+    case_results: tuple[CaseResult, ...] = ()
+    unattributed: tuple[str, ...] = ()  # failure texts that name no case of the file
+    seconds: float = 0.0  # wall time of its promtool run
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def service(self) -> str:
+        return Path(self.rules_file).stem
+
+    @property
+    def runtime(self) -> str:
+        return Path(self.rules_file).parent.name
+
+    @property
+    def failed_cases(self) -> int:
+        return sum(c.status == "failed" for c in self.case_results)
+
+    @property
+    def not_run(self) -> int:
+        return sum(c.status == "not run" for c in self.case_results)
+
+
+class ProveProgress:
+    """What `prove` says while it runs; this base says nothing. Called from one thread."""
+
+    def stage(self, text: str) -> None:
+        """A step of the run starts (`promtool check rules on 14 files`)."""
+
+    def tests_started(self, services: int, test_files: int) -> None:
+        """The generated tests of `services` services (`test_files` of them with tests)
+        start."""
+
+    def service_done(self, result: ServiceResult) -> None:
+        """One service's result, as soon as it is known."""
 
 
 @dataclass
@@ -43,19 +109,90 @@ class Proof:
     def cases(self) -> int:
         return sum(s.cases for s in self.services)
 
+    @property
+    def failed_cases(self) -> int:
+        return sum(s.failed_cases for s in self.services)
 
-def _count_cases(doc: Any) -> int:
-    """Cases of a parsed test file (0 for one that did not parse: `_verify` reports it)."""
+    @property
+    def not_run(self) -> int:
+        return sum(s.not_run for s in self.services)
+
+
+def case_of(expr: str) -> str | None:
+    """The case a generated expression test belongs to: its `# <family>/<case>` comment."""
+    m = _CASE_COMMENT_RE.search(expr)
+    return m[1] if m else None
+
+
+def generated_cases(doc: Any) -> list[tuple[str, str]]:
+    """(test group, case) of every generated case of a parsed test file, in file order: a
+    group's name for a group of one case, the expression comments for a `<family>/batch`
+    group. Empty for a file that did not parse (`_verify` reports it)."""
     tests = doc.get("tests") if isinstance(doc, dict) else None
-    return sum(len(t.get("alert_rule_test") or []) + len(t.get("promql_expr_test") or [])
-               for t in tests or [] if isinstance(t, dict))
+    found: dict[tuple[str, str], None] = {}
+    for t in tests if isinstance(tests, list) else []:
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            continue
+        group = t["name"]
+        if not group.endswith(_BATCH_SUFFIX):
+            found[(group, group)] = None
+            continue
+        for e in t.get("promql_expr_test") or []:
+            case = case_of(str(e.get("expr", ""))) if isinstance(e, dict) else None
+            found[(group, case or group)] = None
+    return list(found)
+
+
+def failure_case(failure: promtool.TestFailure, cases: set[str]) -> str | None:
+    """The case a promtool failure belongs to, or None: promtool names the group of a failed
+    alert test, and a failed expression test by its expression (with the case comment)."""
+    if failure.group and failure.group in cases:
+        return failure.group
+    if failure.expr and (case := case_of(failure.expr)) in cases:
+        return case
+    return None
+
+
+_NAME_LINE_RE = re.compile(r'^(\s*- )name: "?(?P<case>[^"#]*?)"?\s*$')
+_EXPR_LINE_RE = re.compile(r'^(\s*- )expr: .*#\s*(?P<case>[^\s"]+)"?\s*$')
+
+
+def case_positions(text: str) -> dict[str, tuple[int, int]]:
+    """(line, column) of each case in a generated test file's text: its group's `name:`, or
+    for a case inside a batch its first expression."""
+    found: dict[str, tuple[int, int]] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = _NAME_LINE_RE.match(line) or _EXPR_LINE_RE.match(line)
+        if m:
+            found.setdefault(m["case"], (n, len(m[1]) + 1))
+    return found
+
+
+def case_results(pairs: list[tuple[str, str]],
+                 failures: tuple[promtool.TestFailure, ...]
+                 ) -> tuple[tuple[CaseResult, ...], tuple[str, ...]]:
+    """Each case's result, and the failure texts that name no case."""
+    names = {c for _, c in pairs}
+    by_case: dict[str, list[str]] = {}
+    loose: list[str] = []
+    for f in failures:
+        case = failure_case(f, names)
+        if case is None:
+            loose.append(f.text)
+        else:
+            by_case.setdefault(case, []).append(f.text)
+    results = tuple(CaseResult(g, c, tuple(by_case.get(c, ())), proven=not loose)
+                    for g, c in pairs)
+    return results, tuple(dict.fromkeys(loose))
 
 
 def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
-          tests_expected: bool = True,
-          progress: Callable[[int, int], None] | None = None) -> Proof:
+          tests_expected: bool = True, progress: ProveProgress | None = None,
+          jobs: int | None = None) -> Proof:
     """`tests_expected=False` (the inventory says `output: {tests: false}`): a rule file
-    without a test file is checked by promtool only, not reported as untested."""
+    without a test file is checked by promtool only, not reported as untested. `jobs` promtool
+    test processes run at a time (default: one per CPU)."""
+    say = progress or ProveProgress()
     rules = sorted(out.glob("rules/*/*.yml"))
     tests = sorted(out.glob("tests/*/*.yml"))
     proof = Proof(pt)
@@ -63,6 +200,7 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
         proof.problems.append(Problem(str(out), 0, 0, "no rule files found; run rulegen "
                                       "generate first", "prove/empty"))
         return proof
+    say.stage(f"promtool check rules on {len(rules)} rule file{'s' if len(rules) != 1 else ''}")
     proof.checks = promtool.check_rules_batch(pt, [str(p) for p in rules], lint="duplicate-rules")
     by_stem = {p.relative_to(out / "tests").as_posix(): p for p in tests}
     parsed: dict[str, Any] = {}
@@ -70,22 +208,64 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
         proof.problems += _verify(out, rules, tests, parsed)
     if not run_tests:
         return proof
-    results = {r.file: r for r in promtool.test_rules(pt, [str(p) for p in tests],
-                                                       progress=progress)} if tests else {}
+    done: dict[str, ServiceResult] = {}
+    pending: list[tuple[Path, Path]] = []
     for rule in rules:
         rel = rule.relative_to(out / "rules").as_posix()
         test = by_stem.get(rel)
         if test is None:
             missing = promtool.TestFailure(None, None, None, None,
                                            f"{rule}: no generated test file tests/{rel}")
-            proof.services.append(ServiceResult(str(rule), None, 0,
-                                                (missing,) if tests_expected else ()))
-            continue
-        r = results[str(test)]
-        cases = _count_cases(parsed.get(test.relative_to(out).as_posix()))
-        proof.services.append(ServiceResult(str(rule), str(test), cases,
-                                            r.failures if not r.ok else (), r.output))
+            done[str(rule)] = _with_cases(ServiceResult(
+                str(rule), None, 0, (missing,) if tests_expected else ()), [])
+        else:
+            pending.append((rule, test))
+    say.tests_started(len(rules), len(pending))
+    for result in done.values():
+        say.service_done(result)
+    for rule, test, r, seconds in _run_tests(pt, pending, jobs):
+        pairs = generated_cases(parsed.get(test.relative_to(out).as_posix()))
+        result = _with_cases(ServiceResult(str(rule), str(test), len(pairs),
+                                           r.failures if not r.ok else (), r.output,
+                                           seconds=seconds), pairs)
+        done[str(rule)] = result
+        say.service_done(result)
+    proof.services = [done[str(rule)] for rule in rules]
     return proof
+
+
+def _with_cases(s: ServiceResult, pairs: list[tuple[str, str]]) -> ServiceResult:
+    results, loose = case_results(pairs, s.failures)
+    return ServiceResult(s.rules_file, s.test_file, s.cases, s.failures, s.output, results,
+                         loose, s.seconds)
+
+
+def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: int | None
+               ) -> Iterator[tuple[Path, Path, promtool.TestResult, float]]:
+    """`promtool test rules` on each test file, `jobs` at a time; each result as soon as its
+    run ends. The first PromtoolUnusable wins and cancels the runs not yet started."""
+    if not pending:
+        return
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+
+    def one(test: Path) -> tuple[promtool.TestResult, float]:
+        start = time.monotonic()
+        [result] = promtool.test_rules(pt, [str(test)], jobs=1)
+        return result, time.monotonic() - start
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="promtool")
+    try:
+        futures: dict[Future[tuple[promtool.TestResult, float]], tuple[Path, Path]] = {
+            pool.submit(one, test): (rule, test) for rule, test in pending}
+        left = set(futures)
+        while left:
+            finished, left = wait(left, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: futures[f][0]):
+                rule, test = futures[fut]
+                result, seconds = fut.result()  # PromtoolUnusable: raised here
+                yield rule, test, result, seconds
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _verify(out: Path, rules: list[Path], tests: list[Path],
@@ -98,3 +278,4 @@ def _verify(out: Path, rules: list[Path], tests: list[Path],
 
     return [Problem(str(out), 0, 0, message, "prove/test-hygiene")
             for message in verify_tests(texts(rules), texts(tests), parsed)]
+
