@@ -21,11 +21,17 @@ from pydantic import (
 from rulegen import units
 from rulegen.regex import check_regex
 
-LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+# Prometheus reserves label names that start with __ (__name__, __address__) for itself.
+LABEL_NAME = r"^([a-zA-Z][a-zA-Z0-9_]*|_([a-zA-Z0-9][a-zA-Z0-9_]*)?)$"
 SERVICE_NAME = r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$"
 METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 LINK_NAME = r"^[a-z][a-z0-9_]*$"
 SEVERITY = r"^[a-z][a-z0-9_-]*$"
+# A limit preset (kube-state-metrics) or a metric name: nothing else reaches the PromQL.
+LIMIT_METRIC = r"^([a-z][a-z0-9-]*|[a-zA-Z_:][a-zA-Z0-9_:]*)$"
+# Runtime and convention names are looked up in the catalog; this only refuses what would make
+# "unknown runtime 'gο'" unreadable (a Greek omicron, a zero-width space).
+CATALOG_NAME = r"^[!-~]+$"
 MAX_SERVICE_NAME = 128  # file names <service>.yml and rulegen-<service> stay far below 255 bytes
 
 Size = Annotated[int, BeforeValidator(units.parse_size), WithJsonSchema({
@@ -45,6 +51,15 @@ LabelName = Annotated[str, Field(pattern=LABEL_NAME)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+
+class KeyProblem(ValueError):
+    """A model validator's problem that belongs to one of the model's keys: messages point at
+    that key, not at the start of the mapping."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class MatcherOp(Strict):
@@ -118,19 +133,30 @@ SignalName = Literal[
 class MemoryLimit(Strict):
     source: Literal["static", "metric", "runtime", "none"]
     size: Size | None = Field(None, description="source: static")
-    metric: str | None = Field(None, description=(
+    metric: Annotated[str, Field(pattern=LIMIT_METRIC)] | None = Field(None, description=(
         "source: metric - a preset (cadvisor, kube-state-metrics, otel-k8s, docker-stats) "
         "or a metric name"))
     matchers: Matchers | None = Field(None, description="extra matchers on the limit series")
     join: dict[LabelName, LabelName] | None = Field(None, description=(
         "application label -> limit label, for series whose label names differ"))
 
+    @model_validator(mode="after")
+    def _keys_of_its_source(self) -> MemoryLimit:
+        """A key another source reads would be ignored without a word: refuse it."""
+        for key in ("size", "metric", "matchers", "join"):
+            needs = "static" if key == "size" else "metric"
+            if getattr(self, key) is not None and self.source != needs:
+                raise KeyProblem(key, f"{key} is only read with source: {needs}, and this "
+                                f"memory_limit has source: {self.source}; remove {key}: or set "
+                                f"source: {needs}")
+        return self
+
 
 Links = dict[Annotated[str, Field(pattern=LINK_NAME)], str]
 
 
 class Defaults(Strict):
-    convention: str | None = None
+    convention: Annotated[str, Field(pattern=CATALOG_NAME)] | None = None
     owner: str | None = None
     selector_label: LabelName | None = None
     scrape_interval: Duration | None = None
@@ -143,8 +169,8 @@ class Defaults(Strict):
 
 class Service(Strict):
     name: Annotated[str, Field(pattern=SERVICE_NAME, max_length=MAX_SERVICE_NAME)]
-    runtime: str
-    convention: str | None = None
+    runtime: Annotated[str, Field(pattern=CATALOG_NAME)]
+    convention: Annotated[str, Field(pattern=CATALOG_NAME)] | None = None
     owner: str | None = None
     description: str | None = None
     selector: Matchers | None = Field(None, description="labels that identify the service's series")

@@ -6,6 +6,7 @@ import difflib
 import math
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -15,15 +16,18 @@ from pydantic import BaseModel, ValidationError
 from rulegen import yamlpos
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import (
+    CATALOG_NAME,
     K8S_LABEL_KEY,
     K8S_LABEL_VALUE,
     K8S_NAMESPACE,
     LABEL_NAME,
+    LIMIT_METRIC,
     LINK_NAME,
     METRIC_NAME,
     SERVICE_NAME,
     SEVERITY,
     Inventory,
+    KeyProblem,
     Service,
 )
 from rulegen.model import ServicePlan, plan
@@ -88,6 +92,9 @@ _PATTERNS = {
                    "letters, digits, '-', '_' and '.'",
     K8S_LABEL_VALUE: "a Kubernetes label value is at most 63 letters, digits, '-', '_' and '.', "
                      "starting and ending with a letter or digit",
+    LIMIT_METRIC: "a limit metric is a preset (cadvisor, kube-state-metrics, otel-k8s, "
+                  "docker-stats) or a metric name (a letter, _ or : then letters, digits, _ and :)",
+    CATALOG_NAME: "runtime and convention names are plain ASCII, without spaces",
 }
 _KINDS = {"string": "text", "dict": "a mapping (key: value)", "model": "a mapping (key: value)",
           "model_attributes": "a mapping (key: value)", "list": "a list", "int": "a whole number",
@@ -104,7 +111,7 @@ def _shown(value: Any, written: str | None) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, float) and not math.isfinite(value):
-        return f"the value {'.nan' if math.isnan(value) else '.inf'}"
+        return f"the value {'.nan' if math.isnan(value) else '-.inf' if value < 0 else '.inf'}"
     if isinstance(value, int | float):
         return f"the number {value!r}"
     if isinstance(value, dict):
@@ -112,6 +119,16 @@ def _shown(value: Any, written: str | None) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value)
+
+
+def _odd_character(text: str) -> str:
+    """Names the first character of `text` that is not printable ASCII: a look-alike (a Greek
+    omicron for an o) or an invisible one is otherwise hard to find."""
+    for ch in text:
+        if not " " <= ch <= "~":
+            name = unicodedata.name(ch, "")
+            return f" (it contains {ch!r}, U+{ord(ch):04X}{' ' + name if name else ''})"
+    return ""
 
 
 def _union_tag(part: object) -> bool:
@@ -125,6 +142,16 @@ def _describe(err: Any, located: Located) -> Problem:
     at_key = "[key]" in err["loc"]
     kind = err["type"]
     key = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+    if loc and isinstance(loc[-1], int):  # an item of a list
+        key = f"{key} entry {loc[-1] + 1}"
+    error = err.get("ctx", {}).get("error")
+    if isinstance(error, KeyProblem):  # a model's check that belongs to one of its keys
+        return located.problem((*loc, error.key), str(error), key=True)
+    if kind == "literal_error" and at_key:
+        allowed = [a.strip("'") for a in err["ctx"]["expected"].replace(" or ", ", ").split(", ")]
+        close = difflib.get_close_matches(str(err["input"]), allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
+        return located.problem(loc, f"unknown key {err['input']!r}{hint}", key=True)
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = [f.alias or n for n, f in model.model_fields.items()] if model else []
@@ -135,11 +162,17 @@ def _describe(err: Any, located: Located) -> Problem:
     if kind == "missing":
         return located.problem(loc[:-1], f"missing required key {loc[-1]!r}")
     value = err["input"]
-    got = _shown(value, located.written.get(loc))
+    written = located.written.get(loc)
+    got = _shown(value, written)
     if kind == "string_pattern_mismatch":
         what = _PATTERNS.get(err.get("ctx", {}).get("pattern"), "it has characters not allowed "
                              "here")
-        msg = f"{value!r} is not allowed {'as a key ' if at_key else ''}here: {what}"
+        if err.get("ctx", {}).get("pattern") == LABEL_NAME and value.startswith("__"):
+            what = "label names that start with __ are Prometheus's own"
+        msg = (f"{value!r} is not allowed {'as a key ' if at_key else ''}here: {what}"
+               f"{_odd_character(value)}")
+    elif kind == "string_too_short":
+        msg = f"{key}: may not be empty"
     elif kind == "string_too_long":
         msg = f"{key}: at most {err['ctx']['max_length']} characters (this one has {len(value)})"
     elif kind == "literal_error":
@@ -148,11 +181,15 @@ def _describe(err: Any, located: Located) -> Problem:
         msg = f"{key}: {got} is not a finite number"
     elif kind.endswith("_type") or kind.endswith("_parsing"):
         want = _KINDS.get(kind.rsplit("_", 1)[0], "another kind of value")
-        if any(_union_tag(p) and p != "[key]" for p in err["loc"]):
+        if _union_tag(err["loc"][-1]) and err["loc"][-1] != "[key]":  # the matcher itself
             want = "text, or a mapping with one of regex, not, not_regex"
+        if want.startswith("text") and written is None and isinstance(value, int | float):
+            got += f"; write '{_shown(value, None).split()[-1]}' in quotes if you mean the text"
         msg = f"{key}: expected {want}, got {got}" if key else f"expected {want}, got {got}"
     else:
         text = err["msg"].removeprefix("Value error, ")
+        if written is not None:  # what YAML 1.1 read, e.g. `yes` for a size or 1.0e+400
+            text += f" (YAML 1.1 reads {written} as {_shown(value, None)})"
         msg = f"{key}: {text}" if key else text
     return located.problem(loc, msg, key=at_key)
 
@@ -166,10 +203,11 @@ def _without_bad_defaults(data: dict[str, Any], exc: ValidationError) -> Invento
     defaults = data.get("defaults")
     if not isinstance(defaults, dict):
         return None
+    rest = {k: v for k, v in defaults.items() if k not in bad}
+    if "owner" in bad:  # as in _without_bad_fields: not also "no owner" for every service
+        rest["owner"] = "?"
     try:
-        return Inventory.model_validate({
-            **data, "services": [],
-            "defaults": {k: v for k, v in defaults.items() if k not in bad}})
+        return Inventory.model_validate({**data, "services": [], "defaults": rest})
     except ValidationError:
         return None
 
@@ -195,18 +233,19 @@ class ServiceNames:
     (their files would collide on case-insensitive file systems), is a problem."""
 
     def __init__(self) -> None:
-        self.first: dict[str, tuple[str, int]] = {}
+        self.first: dict[str, tuple[str, int, tuple[int, int]]] = {}
 
-    def add(self, name: str, line: int) -> str | None:
+    def add(self, name: str, line: int, at: tuple[int, int] = (0, 0)) -> str | None:
+        """`line`: the service's; `at`: where its name is written."""
         seen = self.first.get(name.casefold())
         if seen is None:
-            self.first[name.casefold()] = (name, line)
+            self.first[name.casefold()] = (name, line, at)
             return None
-        other, at = seen
+        other, first_line, _ = seen
         if other == name:
-            return (f"duplicate service {name!r} (first defined on line {at}); service names "
-                    "must be unique")
-        return (f"service {name!r} differs from {other!r} (line {at}) only in case; their "
+            return (f"duplicate service {name!r} (first defined on line {first_line}); service "
+                    "names must be unique")
+        return (f"service {name!r} differs from {other!r} (line {first_line}) only in case; their "
                 "files would collide on case-insensitive file systems (macOS, Windows)")
 
 
@@ -262,6 +301,13 @@ def decode(data: bytes, shown: str) -> str:
             problem = Problem(shown, 1, 1, f"the inventory is {name} (it starts with a {name} "
                               "byte-order mark); rulegen reads UTF-8 only: save it as UTF-8")
             raise InventoryError(_summary(shown, [problem]), [problem])
+    head = data[:64]
+    if head.count(0) * 4 >= len(head) > 1:  # ASCII as UTF-16 or UTF-32: every other byte is 0
+        name = "UTF-32" if head.count(0) * 4 >= len(head) * 3 else "UTF-16"
+        problem = Problem(shown, 1, 1, f"the inventory looks like {name} without a byte-order "
+                          f"mark ({head.count(0)} of its first {len(head)} bytes are 0); rulegen "
+                          "reads UTF-8 only: save it as UTF-8")
+        raise InventoryError(_summary(shown, [problem]), [problem])
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -283,8 +329,11 @@ def load_text(text: str, shown: str) -> Loaded:
         raise InventoryError(_summary(shown, problems), problems)
     data = located.data
     if not isinstance(data, dict):
-        problems.append(Problem(shown, 1, 1, "the inventory must be a mapping with a "
-                                "services: list (and optional defaults:)"))
+        got = f"the text {data!r}" if isinstance(data, str) else _shown(data, None)
+        what = "the inventory is empty" if data is None else (
+            f"the inventory is {got}, not a mapping")
+        problems.append(Problem(shown, 1, 1, f"{what}: it must be a mapping with a services: "
+                                "list (and optional version:, output:, defaults:)"))
         raise InventoryError(_summary(shown, problems), problems)
     # Validate each service on its own so one bad service does not hide the others' problems
     # and the semantic checks still run on every service that parsed.
@@ -304,9 +353,12 @@ def load_text(text: str, shown: str) -> Loaded:
     for i, raw in enumerate(raw_services if isinstance(raw_services, list) else []):
         name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(name, str):
-            clash = names.add(name, located.where(("services", i))[0])
-            if clash:
-                problems.append(located.problem(("services", i, "name"), clash))
+            name_at = located.where(("services", i, "name"))
+            clash = names.add(name, located.where(("services", i))[0], name_at)
+            if clash:  # at the name, or at the service when both names are one (an alias)
+                same = name_at == names.first[name.casefold()][2]
+                problems.append(located.problem(("services", i) if same else (
+                    "services", i, "name"), clash))
                 if clash.startswith("duplicate"):
                     continue
         try:
@@ -328,6 +380,8 @@ def load_text(text: str, shown: str) -> Loaded:
         known = {(p.line, p.col, p.message) for p in problems}
         problems += [p for p in found if p.severity == Severity.ERROR
                      and (p.line, p.col, p.message) not in known]
+    # A block merged or aliased into two places is wrong in both: say it once.
+    problems = list({(p.line, p.col, p.message, p.severity): p for p in problems}.values())
     errors = [p for p in problems if p.severity == Severity.ERROR]
     if errors:
         raise InventoryError(_summary(shown, problems), problems)

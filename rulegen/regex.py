@@ -19,14 +19,19 @@ _OPTIONS.log_errors = False  # the error is reported as an inventory problem, no
 def regex_problem(regex: str) -> str | None:
     """Why Prometheus would refuse `regex`, or None."""
     wrapped = f"^(?s:{regex})$"
-    try:
-        re2.compile(wrapped, _OPTIONS)
-    except re2.error as exc:
-        raw = exc.args[0] if exc.args else ""
-        detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        what, _, arg = detail.rpartition(": ")
-        detail = what if arg == wrapped else detail
-        return f"{regex!r} is not a regular expression Prometheus accepts (RE2 syntax): {detail}"
+    # The regex on its own first: Prometheus parses it alone too (`a)(b` is refused although
+    # its wrapped form compiles), and RE2's message then quotes the regex, not the wrapper.
+    for pattern in (regex, wrapped):
+        try:
+            re2.compile(pattern, _OPTIONS)
+        except re2.error as exc:
+            raw = exc.args[0] if exc.args else ""
+            detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            what, _, arg = detail.rpartition(": ")
+            detail = what if arg == pattern else detail
+            shown = f"'{regex}'" if regex.isprintable() and "'" not in regex else repr(regex)
+            return (f"{shown} is not a regular expression Prometheus accepts (RE2 syntax): "
+                    f"{detail}")
     return None
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import math
 import re
+from fractions import Fraction
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
     "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-    "t": 10**12, "tb": 10**12,
+    "t": 10**12, "tb": 10**12, "p": 10**15, "pb": 10**15,
     "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30,
-    "ti": 2**40, "tib": 2**40,
+    "ti": 2**40, "tib": 2**40, "pi": 2**50, "pib": 2**50,
 }
 # Kubernetes writes milli as a lower-case `m` (`512m` is half a byte there), so a lone `m` is
 # refused rather than guessed; `M`/`MB` are SI megabytes, `Mi`/`MiB` mebibytes.
@@ -26,52 +27,83 @@ _DUR_RE = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m(?!s))?(?:([0-9]
 _DUR_UNITS = (86400, 3600, 60, 1)
 _PER = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
-SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*([KMGT]i?B?|[kmgt]i?b?|B|b)?$"
+SIZE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*([KMGTP]i?B?|[kmgtp]i?b?|B|b)?$"
 DURATION_PATTERN = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
 RATE_PATTERN = r"^[0-9]+(\.[0-9]+)?\s*[A-Za-z]*\s*/\s*(s|sec|m|min|h|d)$"
+_SIZES = "512Mi, 1Gi, 300M or a number of bytes"
+_RATES = "10MiB/h, 1Mi/min or 50/h"
+_COUNTS = "100/h or 5/min"
 
 
-def _bounded(n: float, limit: float, what: str, text: object) -> float:
+def shown(value: object) -> str:
+    """A value as YAML wrote it, for messages: text quoted, `.nan` and `.inf` as YAML spells
+    them, true/false in lower case."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else "-.inf" if value < 0 else ".inf"
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+def _bounded(n: float | Fraction, limit: float, what: str, text: object, example: str,
+             most: str | None = None) -> float | Fraction:
     if not math.isfinite(n):
-        raise ValueError(f"{text!r} is not a finite number; give a {what} such as "
-                         f"{'512Mi' if what == 'size' else '10MiB/h'}")
+        raise ValueError(f"{shown(text)} is not a finite number; give a {what} such as {example}")
     if n < 0:
-        raise ValueError(f"{text!r}: a {what} cannot be negative")
+        raise ValueError(f"{shown(text)}: a {what} cannot be negative")
     if n > limit:
-        raise ValueError(f"{text!r} is larger than the largest {what} rulegen accepts "
-                         f"({format_size(limit)})")
+        raise ValueError(f"{shown(text)} is larger than the largest {what} rulegen accepts "
+                         f"({most or format_size(limit)})")
     return n
 
 
-def parse_size(text: str | int | float) -> int:
-    """`512Mi` -> 536870912. Plain numbers are bytes. At most MAX_SIZE."""
-    if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError("expected a size such as 512Mi or 1Gi")
-    if isinstance(text, int | float):
-        return int(_bounded(text, MAX_SIZE, "size", text))
+def _bytes(amount: str, text: str, what: str, example: str, per: str = "") -> Fraction:
+    """The bytes `amount` ('512Mi') stands for, exactly; messages quote `text`, the whole value
+    (`per` is its '/h' part, for the suggestions)."""
     if text.strip().startswith("-"):
-        raise ValueError(f"{text!r}: a size cannot be negative")
-    m = _SIZE_RE.match(text)
+        raise ValueError(f"{text!r}: a {what} cannot be negative")
+    m = _SIZE_RE.match(amount)
     if m and m.group(2) in _AMBIGUOUS_UNITS:
-        raise ValueError(f"{text!r} is ambiguous: `m` is milli in Kubernetes; write "
-                         f"{m.group(1)}Mi (mebibytes, 2^20) or {m.group(1)}M (megabytes, 10^6)")
+        n = m.group(1)
+        raise ValueError(f"{text!r} is ambiguous: `m` is milli in Kubernetes; write {n}Mi{per} "
+                         f"(mebibytes, 2^20) or {n}M{per} (megabytes, 10^6)")
     if not m or m.group(2).lower() not in _SIZE_UNITS:
-        raise ValueError(f"{text!r} is not a size; use e.g. 512Mi, 1Gi, 300M or a number of bytes")
+        raise ValueError(f"{text!r} is not a {what}; use e.g. {example}")
     if len(m.group(1)) > MAX_DIGITS:
-        raise ValueError(f"{text!r} is larger than the largest size rulegen accepts "
-                         f"({format_size(MAX_SIZE)})")
-    return int(_bounded(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()], MAX_SIZE,
-                        "size", text))
+        return Fraction(MAX_SIZE + 1)
+    return Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+
+
+def parse_size(text: str | int | float) -> int:
+    """`512Mi` -> 536870912. Plain numbers are bytes. A whole number of bytes, at most
+    MAX_SIZE."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValueError(f"expected a size such as 512Mi or 1Gi, not {shown(text)}")
+    n = _bounded(text if isinstance(text, int | float) else _bytes(text, text, "size", _SIZES),
+                 MAX_SIZE, "size", text, "512Mi")
+    if n != int(n):
+        raise ValueError(f"{shown(text)} is not a whole number of bytes")
+    return int(n)
 
 
 def parse_duration(text: str | int) -> int:
     """`1h30m` -> 5400 seconds. Plain integers are seconds. At most MAX_DURATION."""
-    if isinstance(text, bool):
-        raise ValueError("expected a duration such as 30m or 2h")
+    if isinstance(text, float):  # 1.5, .inf: seconds are whole
+        raise ValueError(f"{shown(text)} is not a duration; use e.g. 30s, 5m, 2h, 1d or 1h30m")
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise ValueError(f"expected a duration such as 30m or 2h, not {shown(text)}")
     if isinstance(text, int):
         seconds = text
     else:
-        m = _DUR_RE.match(text.strip()) if isinstance(text, str) else None
+        if text.strip().startswith("-"):
+            raise ValueError(f"{text!r}: a duration cannot be negative")
+        m = _DUR_RE.match(text.strip())
         if not m or not any(m.groups()):
             raise ValueError(f"{text!r} is not a duration; use e.g. 30s, 5m, 2h, 1d or 1h30m")
         if any(g and len(g) > MAX_DIGITS for g in m.groups()):
@@ -79,9 +111,9 @@ def parse_duration(text: str | int) -> int:
         else:
             seconds = sum(int(g) * u for g, u in zip(m.groups(), _DUR_UNITS, strict=True) if g)
     if seconds < 0:
-        raise ValueError("a duration cannot be negative")
+        raise ValueError(f"{shown(text)}: a duration cannot be negative")
     if seconds > MAX_DURATION:
-        raise ValueError(f"{text!r} is longer than the longest duration rulegen accepts "
+        raise ValueError(f"{shown(text)} is longer than the longest duration rulegen accepts "
                          f"({format_duration(MAX_DURATION)})")
     return seconds
 
@@ -99,19 +131,23 @@ def format_duration(seconds: int) -> str:
     return "".join(out)
 
 
-def parse_rate(text: str | int | float) -> float:
+def parse_rate(text: str | int | float, *, count: bool = False) -> float:
     """`10MiB/h` -> bytes per hour; `100/h` -> per hour. Plain numbers are per hour."""
+    example = _COUNTS if count else _RATES
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError("expected a rate such as 10MiB/h or 50/h")
+        raise ValueError(f"expected a rate such as {example.split(' or ')[-1]}, not "
+                         f"{shown(text)}")
     if isinstance(text, int | float):
-        return float(_bounded(text, MAX_SIZE, "rate", text))
-    if text.strip().startswith("-"):
-        raise ValueError(f"{text!r}: a rate cannot be negative")
+        return float(_bounded(text, MAX_SIZE, "rate", text, example.split(",")[0]))
     amount, sep, per = text.partition("/")
-    per = per.strip().lower()
-    if not sep or per not in _PER:
-        raise ValueError(f"{text!r} is not a rate; use e.g. 10MiB/h, 1Mi/min or 50/h")
-    return parse_size(amount) * 3600 / _PER[per]
+    unit = per.strip().lower()
+    if not sep or unit not in _PER:
+        if text.strip().startswith("-"):
+            raise ValueError(f"{text!r}: a rate cannot be negative")
+        raise ValueError(f"{text!r} is not a rate; use e.g. {example}")
+    n = _bounded(_bytes(amount, text, "rate", example, "/" + per.strip()), MAX_SIZE, "rate", text,
+                 example, f"{format_size(MAX_SIZE)}/{per.strip()}")
+    return float(n) * 3600 / _PER[unit]
 
 
 def parse_count_rate(text: str | int | float) -> float:
@@ -121,8 +157,8 @@ def parse_count_rate(text: str | int | float) -> float:
         amount = text.partition("/")[0].strip()
         if re.fullmatch(r"[0-9.]+\s*[A-Za-z]+", amount):
             raise ValueError(f"{text!r} is a size per time, but this threshold counts things; "
-                             "write a number per time such as 100/h or 5/min")
-    return parse_rate(text)
+                             f"write a number per time such as {_COUNTS}")
+    return parse_rate(text, count=True)
 
 
 def format_size(n: float) -> str:

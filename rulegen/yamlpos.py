@@ -63,6 +63,10 @@ _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_NULL = "tag:yaml.org,2002:null"
+# The tags plain YAML resolves to; any other (!!python/object, !!binary, !!set, !Ref) is refused.
+_PLAIN_TAGS = {_STR, _INT, _BOOL, _FLOAT, _TIMESTAMP, _NULL, "tag:yaml.org,2002:seq",
+               "tag:yaml.org,2002:map"}
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]*[1-9]|[-+]?(0|[1-9][0-9]*)\.0?"
                           r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
@@ -71,6 +75,24 @@ _PLAIN_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]*[1-9]|[-+]?(0|[1-9][0-9
 class _TooLarge(Exception):
     def __init__(self, node: yaml.Node) -> None:
         self.node = node
+
+
+class _Refused(Exception):
+    """YAML that rulegen does not read any further: the problem, at `node`."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        self.node = node
+        self.message = message
+
+
+def _tag(node: yaml.Node) -> str:
+    return node.tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _refuse_tag(node: yaml.Node) -> None:
+    if node.tag not in _PLAIN_TAGS:
+        raise _Refused(node, f"the YAML tag {_tag(node)} is not supported: an inventory holds "
+                       "plain text, numbers, true/false, lists and mappings")
 
 
 class _Builder:
@@ -91,12 +113,13 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.loc.values[path] = _mark(node)
+        if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
+            return node.value
+        _refuse_tag(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             if id(node) in self.active:
-                self.problems.append(Problem(self.loc.path, *_mark(node),
-                                             "an alias refers to a block that contains it; "
-                                             "the value would be infinite", "yaml"))
-                return None
+                raise _Refused(node, "an alias refers to a block that contains it; the value "
+                               "would be infinite")
             if id(node) in self.built:  # counted before it is expanded: bombs stop at once
                 self.aliased += self.size(node)
                 if self.aliased > MAX_ALIAS_VALUES:
@@ -108,8 +131,6 @@ class _Builder:
                     self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             finally:
                 self.active.discard(id(node))
-        if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
-            return node.value
         return self.scalar(node, path)
 
     def size(self, node: yaml.Node) -> int:
@@ -129,8 +150,25 @@ class _Builder:
         out: dict[Any, Any] = {}
         written = {id(k) for k, _ in node.value if k.tag != _MERGE}
         first: dict[Any, yaml.Node] = {}
-        self.constructor.flatten_mapping(node)
+        merges = [(k, v) for k, v in node.value if k.tag == _MERGE]
+        try:
+            self.constructor.flatten_mapping(node)
+        except yaml.constructor.ConstructorError:
+            merge_key, merged = next((k, v) for k, v in merges if not isinstance(
+                v, yaml.MappingNode) and not (isinstance(v, yaml.SequenceNode) and all(
+                    isinstance(n, yaml.MappingNode) for n in v.value)))
+            bad = next((n for n in merged.value if not isinstance(n, yaml.MappingNode)), merged) \
+                if isinstance(merged, yaml.SequenceNode) else merged
+            what = "a list" if isinstance(bad, yaml.SequenceNode) else "text"
+            raise _Refused(merge_key, "a merge key (<<) takes a mapping or a list of mappings, "
+                           f"such as <<: *base or <<: [*a, *b]; this one merges {what}"
+                           + (" in a list" if bad is not merged else "")) from None
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                self.problems.append(Problem(self.loc.path, *_mark(key_node), "a key must be "
+                                             f"text, not {kind} (a YAML complex key)"))
+                continue
             key = self.build_scalar_key(key_node)
             merged = id(key_node) not in written
             if key in first and not merged and id(first[key]) in written:
@@ -157,15 +195,45 @@ class _Builder:
                 self.loc.written[path] = text
         return value
 
-    def build_scalar_key(self, node: yaml.Node) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            self.problems.append(
-                Problem(self.loc.path, *_mark(node), "a key must be a plain value"))
-            return f"<complex key at line {node.start_mark.line + 1}>"
-        if node.tag == _STR:
-            return node.value
-        key = self.constructor.construct_object(node)
-        return key if isinstance(key, str | int | float | bool) or key is None else str(key)
+    def build_scalar_key(self, node: yaml.Node) -> str:
+        """Every key of an inventory is text, so a key is the text written: `on:` is the key
+        'on' (YAML 1.1 would read True, YAML 1.2 and editors 'on'), `010:` the key '010'."""
+        _refuse_tag(node)
+        return str(node.value)
+
+
+# What to do about libyaml's most common complaints, in the words of someone editing the file.
+_HINTS = (
+    ("tab character", "; YAML indents with spaces only"),
+    ("mapping values are not allowed", "; put text that contains ': ' in quotes, write a space "
+     "after the ':' of every key, and check the indentation"),
+    ("could not find expected ':'", "; every line of a mapping is key: value (check the "
+     "indentation, and that every quote is closed)"),
+    ("did not find expected key", "; check the indentation, and put text that starts with [ or "
+     "{ in quotes"),
+    ("expected '-' indicator", "; check the indentation"),
+    ("unknown escape character", "; in double quotes a backslash starts an escape: write \\\\ "
+     "for a backslash, or use single quotes"),
+    ("expected hexdecimal number", "; in double quotes a backslash starts an escape: write \\\\ "
+     "for a backslash, or use single quotes"),
+    ("expected a single document", "; an inventory is one YAML document: remove the '---' "
+     "line, or split it into several inventories"),
+)
+
+
+def _syntax_hint(problem: str, text: str, line: int, col: int) -> str:
+    if "undefined alias" in problem:  # say which one: libyaml does not
+        at = text.splitlines()[line - 1][col - 1:] if line <= len(text.splitlines()) else ""
+        name = re.match(r"\*([^\s,\[\]{}]+)", at)
+        alias = name.group(1) if name else "name"
+        return (f" *{alias}: an alias refers to an anchor (&{alias}) written before it in the "
+                "same file")
+    if "cannot start any token" in problem:
+        lines = text.splitlines()
+        char = lines[line - 1][col - 1:col] if line <= len(lines) else ""
+        return ("; YAML indents with spaces only" if char == "\t" else
+                f"; text that starts with {char!r} must be in quotes" if char else "")
+    return next((hint for what, hint in _HINTS if what in problem), "")
 
 
 def position(text: str, index: int) -> tuple[int, int]:
@@ -183,10 +251,21 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        return located, [Problem(path, line, col, f"YAML syntax error: {what}", "yaml")]
+        context, start = exc.context or "", exc.context_mark
+        if start and "unexpected end of stream" in str(exc.problem):  # point at the opening
+            return located, [Problem(path, start.line + 1, start.column + 1, "YAML syntax error: "
+                                     f"{context} found the end of the file; the quote opened "
+                                     "here is never closed", "yaml")]
+        if context and start and mark and (start.line, start.column) != (mark.line, mark.column):
+            context += f" (from line {start.line + 1}, column {start.column + 1})"
+        what = " ".join(str(p) for p in (context, exc.problem) if p)
+        return located, [Problem(path, line, col, f"YAML syntax error: {what}"
+                                 f"{_syntax_hint(str(exc.problem), text, line, col)}", "yaml")]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file
-        line, col = position(text, exc.position)
+        index = exc.position
+        if _Loader is not yaml.SafeLoader:  # libyaml counts bytes of UTF-8, not characters
+            index = len(text.encode("utf-8")[:index].decode("utf-8", "ignore"))
+        line, col = position(text, index)
         char = exc.character if isinstance(exc.character, str) else chr(exc.character)
         return located, [Problem(path, line, col, f"the character U+{ord(char):04X} is not "
                                  "allowed in a YAML file; write it as an escape (\\u"
@@ -199,6 +278,8 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
     builder = _Builder(located, problems)
     try:
         located.data = builder.build(node, ())
+    except _Refused as refused:
+        problems.append(Problem(path, *_mark(refused.node), refused.message, "yaml"))
     except _TooLarge as too:
         problems.append(Problem(path, *_mark(too.node), "the aliases of the block anchored here "
                                 f"expand to more than {MAX_ALIAS_VALUES:,} values beyond those "
