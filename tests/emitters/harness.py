@@ -219,7 +219,7 @@ class RunningApp:
         def up() -> bool:
             self.process.check_alive(self.app.name)
             with urllib.request.urlopen(self.url, timeout=2) as r:
-                return r.status == 200
+                return bool(r.status == 200)
 
         wait_until(up, self.app.ready_timeout, 0.3, f"{self.app.name} serving {self.url}",
                    lambda: log_tail(self.process.log))
@@ -350,7 +350,7 @@ class Prometheus:
         self.process.check_alive("prometheus")
         try:
             with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as r:
-                return r.status == 200
+                return bool(r.status == 200)
         except OSError:
             return False
 
@@ -475,7 +475,8 @@ class Fleet:
     ``prom`` starts with the OTLP receiver before those apps, whose ``{otlp_url}`` is its
     endpoint (the ``also`` servers never see OTLP apps). ``servers`` has every server by name,
     ``main`` being ``prom``. Rule files may be written after the start and loaded with
-    ``reload()`` (``rule_files`` may hold globs in the last path element)."""
+    ``reload()`` (``rule_files`` may hold globs in the last path element, and ``{server}``,
+    replaced by each server's name, so that each loads its own)."""
 
     def __init__(self, prometheus_binary: str, workdir: Path, apps: Sequence[App],
                  scrape_interval: str = "1s", evaluation_interval: str = "1s",
@@ -516,7 +517,8 @@ class Fleet:
             for name, binary in {"main": self.binary, **self.also}.items():
                 self.servers[name] = Prometheus(
                     binary, self.workdir / f"prometheus-{name}", targets, self.scrape_interval,
-                    self.evaluation_interval, self.rule_files,
+                    self.evaluation_interval,
+                    [f.replace("{server}", name) for f in self.rule_files],
                     self.otlp if name == "main" else None)
             for app in self.apps:
                 if app.exposes == "otlp":
