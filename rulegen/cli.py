@@ -142,16 +142,16 @@ def validate(inventory: Path, fmt: str) -> None:
       rulegen validate examples/otel-demo/inventory.yaml
       rulegen validate inventory.yaml --format github
     """
-    from rulegen.loader import load_inventory
+    from rulegen.generate import validate_inventory
 
     with _reporting(fmt, "rulegen validate", inventory):
-        loaded = load_inventory(inventory)
-    summary = f"{inventory}: {len(loaded.plans)} services, valid"
+        services, warnings = validate_inventory(inventory)  # generate's own validation pass
+    summary = f"{inventory}: {services} services, valid"
     if _format(fmt) == "text":
-        _emit_problems(loaded.warnings)
+        _emit_problems(warnings)
         click.echo(summary)
         return
-    _report(loaded.warnings, fmt, "rulegen validate", [str(inventory)])
+    _report(warnings, fmt, "rulegen validate", [str(inventory)])
     click.echo(summary, err=True)
 
 

@@ -59,7 +59,7 @@ def test_exit_70_internal_error_keeps_traceback(monkeypatch: pytest.MonkeyPatch,
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("rulegen.loader.load_inventory", boom)
+    monkeypatch.setattr("rulegen.generate.validate_inventory", boom)
     with pytest.raises(SystemExit) as exc:
         cli.main(["validate", str(EXAMPLE)])
     assert exc.value.code == ExitCode.INTERNAL
