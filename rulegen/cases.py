@@ -22,15 +22,14 @@ this module makes them test groups of one service: labels, the other signals, ex
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from rulegen import regex
 from rulegen.families import Family
 from rulegen.model import AlertPlan, ServicePlan
-from rulegen.promql import Matcher, Series, quote
+from rulegen.promql import Matcher, Series
 from rulegen.shapes import (
     MIB,
     MIN,
@@ -50,6 +49,7 @@ from rulegen.synth import (
     with_gaps,
 )
 from rulegen.testgen import RuleIndex, TestgenError, UnsupportedTemplate, expand, stable
+from rulegen.text import promql_string
 from rulegen.units import format_duration as dur
 
 GROWTH_FAMILIES = ("memory-growth", "goroutine-leak", "thread-leak", "handle-leak")
@@ -98,67 +98,25 @@ def _matches(op: str, pattern: str, value: str) -> bool:
         return value == pattern
     if op == "!=":
         return value != pattern
-    hit = re.fullmatch(pattern, value) is not None
+    hit = regex.fullmatch(pattern, value)
     return hit if op == "=~" else not hit
-
-
-def _shortest(pattern: str) -> str | None:
-    """A short string a simple regex matches (literals, classes, repeats, groups, branches),
-    or None; the caller checks it."""
-    try:  # Python's own regex parser (re._parser since 3.11, sre_parse before)
-        c: Any = importlib.import_module("re._parser")
-    except ImportError:  # pragma: no cover
-        c = importlib.import_module("sre_parse")
-    try:
-        items = c.parse(pattern)
-    except re.error:
-        return None
-
-    def gen(seq: Any) -> str:
-        out = []
-        for op, av in seq:
-            if op is c.LITERAL:
-                out.append(chr(av))
-            elif op is c.ANY:
-                out.append("x")
-            elif op is c.IN:
-                first = av[0]
-                if first[0] is c.LITERAL:
-                    out.append(chr(first[1]))
-                elif first[0] is c.RANGE:
-                    out.append(chr(first[1][0]))
-                elif first[0] is c.CATEGORY:
-                    out.append("0" if "DIGIT" in str(first[1]) else "a")
-                else:
-                    out.append("x")
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
-                out.append(gen(av[2]) * av[0])
-            elif op is c.SUBPATTERN:
-                out.append(gen(av[-1]))
-            elif op is c.BRANCH:
-                out.append(gen(av[1][0]))
-            elif op is not c.AT:
-                out.append("x")
-        return "".join(out)
-
-    return gen(items)
 
 
 def satisfy(matchers: Sequence[Matcher], fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Label values that match every matcher: `fixed`, the equality matchers, then for other
-    matchers the first fitting value among the regex's alternatives, a short string the regex
-    matches, and a few stock names."""
+    matchers a value found by `regex.example` or a stock name; a label whose matchers only the
+    empty value meets is left out (Prometheus treats a missing label as the empty value)."""
     labels = dict(fixed or {})
     labels.update({n: v for n, op, v in matchers if op == "=" and n not in labels})
     for n, op, v in matchers:
         if n in labels:
             continue
-        cands = [*(v.split("|") + [_shortest(v) or ""] if op == "=~" else []), "main", "app",
-                 "x"]
+        cands = [regex.example(v) or "" if op == "=~" else "", "main", "app", "x"]
         found = next((c for c in cands if c and _matches(op, v, c)), None)
-        if found is None:
+        if found is not None:
+            labels[n] = found
+        elif not _matches(op, v, ""):
             raise TestgenError(f"cannot make up a value for label {n} that matches {n}{op}{v!r}")
-        labels[n] = found
     for n, op, v in matchers:
         if not _matches(op, v, labels.get(n, "")):
             raise TestgenError(f"label {n}={labels.get(n)!r} cannot match {n}{op}{v!r}")
@@ -373,7 +331,7 @@ class Ctx:
     def _realize(self, sh: Shape, sig: Series, note: str, key: str) -> Group:
         """`key`: the label that selects this case's alerts in a batch ("": not batched)."""
         marker = f"{self.plan.name}-{self.pod}" if key else ""
-        only = f", {key}={quote(marker)}" if key else ""
+        only = f", {key}={promql_string(marker)}" if key else ""
         name, n = self.fam.alertname, len(sh.values)
         labels = self.result_labels(sig)
         series = (self.input(sig, sh.values) + self.limit_for(sh.limit, n)

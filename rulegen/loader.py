@@ -316,7 +316,7 @@ def decode(data: bytes, shown: str) -> str:
         col = len(head[head.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
         bad = data[exc.start:exc.start + 1].hex()
         guess = "; it looks like UTF-16" if b"\x00" in data[:64] else (
-            "; it looks like Latin-1 or Windows-1252" if 0x80 <= data[exc.start] else "")
+            "; it looks like Latin-1 or Windows-1252" if data[exc.start] >= 0x80 else "")
         problem = Problem(shown, line, col, f"byte 0x{bad} is not UTF-8{guess}: rulegen reads "
                           "UTF-8 only; save the inventory as UTF-8")
         raise InventoryError(_summary(shown, [problem]), [problem]) from None

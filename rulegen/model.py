@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rulegen import catalog as cat
+from rulegen import regex
 from rulegen.errors import Problem, Severity
 from rulegen.families import FAMILIES, Family
 from rulegen.inventory import Inventory, Service
-from rulegen.promql import Series, label_list, label_replace_chain, quote, selector
+from rulegen.promql import Series, label_list, label_replace_chain
 from rulegen.units import format_duration, format_size
 from rulegen.yamlpos import Located, Path
 
@@ -169,7 +170,13 @@ class _Resolver:
 
     def selector(self, svc: Service, i: int) -> tuple[tuple[str, str, str], ...]:
         if svc.selector:
-            return cat.matcher_tuples(svc.selector)
+            matchers = cat.matcher_tuples(svc.selector)
+            for label, op, value in matchers:
+                if op in ("=~", "!~") and not regex.matchable(op, value):
+                    self.error(("services", i, "selector", label), f"{label}{op}{value!r} "
+                               "matches no label value rulegen can find, so the alerts could "
+                               "never fire and the generated tests have no series to feed them")
+            return matchers
         label, _ = self.setting(svc, i, "selector_label")
         return ((label, "=", svc.name),)
 
@@ -342,4 +349,4 @@ def plan(inv: Inventory, loc: Located,
     return plans, sorted(r.problems)
 
 
-__all__ = ["AlertPlan", "Limit", "ServicePlan", "plan", "quote", "selector"]
+__all__ = ["AlertPlan", "Limit", "ServicePlan", "plan"]

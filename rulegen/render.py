@@ -79,7 +79,8 @@ def environment(override_dir: str | Path | None = None) -> jinja2.Environment:
         comment_start_string="[#",
         comment_end_string="#]",
     )
-    env.filters.update(yq=yaml_string, ann=annotation_text, label=label_value, dur=format_duration, num=num, size=format_size,
+    env.filters.update(yq=yaml_string, ann=annotation_text, label=label_value,
+                       dur=format_duration, num=num, size=format_size,
                        indent_lines=lambda s, n: s.replace("\n", "\n" + " " * n))
     env.globals.update(subquery=subquery, rate_text=rate_text, yaml_map=yaml_map,
                        link_lines=link_lines)

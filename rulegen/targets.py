@@ -59,7 +59,8 @@ _YAML_WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null"}
 
 def _key(value: str) -> str:
     """A mapping key: plain when no YAML reader could take it for anything but a string."""
-    return value if _PLAIN_KEY.match(value) and value.lower() not in _YAML_WORDS else yaml_string(value)
+    plain = _PLAIN_KEY.match(value) and value.lower() not in _YAML_WORDS
+    return value if plain else yaml_string(value)
 
 
 def _digest(text: str) -> str:
