@@ -64,9 +64,20 @@ _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _NULL = "tag:yaml.org,2002:null"
-# The tags plain YAML resolves to; any other (!!python/object, !!binary, !!set, !Ref) is refused.
-_PLAIN_TAGS = {_STR, _INT, _BOOL, _FLOAT, _TIMESTAMP, _NULL, "tag:yaml.org,2002:seq",
-               "tag:yaml.org,2002:map"}
+# The tags plain YAML resolves to, by kind of node; any other (!!python/object, !!binary, !!set,
+# !Ref), or one on the wrong kind of node (`!!str [a]`), is refused.
+_KIND_TAGS = {yaml.ScalarNode: {_STR, _INT, _BOOL, _FLOAT, _TIMESTAMP, _NULL},
+              yaml.SequenceNode: {"tag:yaml.org,2002:seq"},
+              yaml.MappingNode: {"tag:yaml.org,2002:map"}}
+_KIND_NAMES = {yaml.ScalarNode: "text", yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}
+# libyaml reads YAML 1.1, where U+0085, U+2028 and U+2029 end a line, even inside a comment or a
+# quoted string; editors and YAML 1.2 do not break lines there. They are handed to libyaml as
+# stand-ins it takes for ordinary characters (so lines and columns are the editor's), and put
+# back in every scalar.
+_BREAKS_11 = "\x85\u2028\u2029"
+_STAND_INS = "\U000f0085\U000f2028\U000f2029"
+_TO_STAND_IN = str.maketrans(_BREAKS_11, _STAND_INS)
+_FROM_STAND_IN = str.maketrans(_STAND_INS, _BREAKS_11)
 _DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]*[1-9]|[-+]?(0|[1-9][0-9]*)\.0?"
                           r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
@@ -90,7 +101,10 @@ def _tag(node: yaml.Node) -> str:
 
 
 def _refuse_tag(node: yaml.Node) -> None:
-    if node.tag not in _PLAIN_TAGS:
+    if node.tag not in _KIND_TAGS[type(node)]:
+        if any(node.tag in tags for tags in _KIND_TAGS.values()):
+            raise _Refused(node, f"the YAML tag {_tag(node)} does not fit "
+                           f"{_KIND_NAMES[type(node)]}; remove the tag")
         raise _Refused(node, f"the YAML tag {_tag(node)} is not supported: an inventory holds "
                        "plain text, numbers, true/false, lists and mappings")
 
@@ -102,7 +116,9 @@ class _Builder:
     means (`010` is 8, `12:30` is 750, `2024-01-01` a date) kept as the text that was written,
     remembered in `Located.written` so messages can suggest quoting."""
 
-    def __init__(self, located: Located, problems: list[Problem]) -> None:
+    def __init__(self, located: Located, problems: list[Problem],
+                 restore: dict[int, int] | None = None) -> None:
+        self.restore = restore  # stand-ins to put back in scalars (_STAND_INS)
         self.loc = located
         self.problems = problems
         self.constructor = yaml.constructor.SafeConstructor()
@@ -113,8 +129,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.loc.values[path] = _mark(node)
-        if node.tag == _STR:  # most scalars: skip the generic constructor's bookkeeping
-            return node.value
+        if node.tag == _STR and isinstance(node, yaml.ScalarNode):  # most: skip the constructor
+            return node.value if self.restore is None else node.value.translate(self.restore)
         _refuse_tag(node)
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             if id(node) in self.active:
@@ -184,7 +200,11 @@ class _Builder:
         return out
 
     def scalar(self, node: yaml.Node, path: Path) -> Any:
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, KeyError, yaml.constructor.ConstructorError):  # `!!int x`
+            raise _Refused(node, f"the YAML tag {_tag(node)} does not fit {node.value!r}; "
+                           "remove the tag") from None
         if not node.style and node.tag in (_INT, _TIMESTAMP, _BOOL, _FLOAT):  # plain
             text = node.value
             if node.tag in (_INT, _TIMESTAMP) and not _DECIMAL.fullmatch(text):
@@ -199,7 +219,7 @@ class _Builder:
         """Every key of an inventory is text, so a key is the text written: `on:` is the key
         'on' (YAML 1.1 would read True, YAML 1.2 and editors 'on'), `010:` the key '010'."""
         _refuse_tag(node)
-        return str(node.value)
+        return str(node.value if self.restore is None else node.value.translate(self.restore))
 
 
 # What to do about libyaml's most common complaints, in the words of someone editing the file.
@@ -246,6 +266,9 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
     """Parse `text`; return the located data and every problem found (syntax or duplicates)."""
     located = Located(data=None, path=path)
     problems: list[Problem] = []
+    restore = None
+    if any(c in text for c in _BREAKS_11) and not any(c in text for c in _STAND_INS):
+        text, restore = text.translate(_TO_STAND_IN), _FROM_STAND_IN
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -275,7 +298,7 @@ def load(text: str, path: str) -> tuple[Located, list[Problem]]:
     if node is None:
         located.data = None
         return located, problems
-    builder = _Builder(located, problems)
+    builder = _Builder(located, problems, restore)
     try:
         located.data = builder.build(node, ())
     except _Refused as refused:
