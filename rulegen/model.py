@@ -128,7 +128,8 @@ class _Resolver:
             self.error(("services", i, "name"), f"service {svc.name!r} has no owner; set owner: "
                        "on the service or in defaults (alerts are routed by it)")
         if svc.runtime not in self.cat.runtimes:
-            alias = RUNTIME_ALIASES.get(svc.runtime.lower())
+            lower = svc.runtime.lower()
+            alias = lower if lower in self.cat.runtimes else RUNTIME_ALIASES.get(lower)
             hint = (f"; {svc.runtime} services use runtime: {alias!r}" if alias
                     else did_you_mean(svc.runtime, list(self.cat.runtimes)))
             self.error(("services", i, "runtime"), f"unknown runtime {svc.runtime!r}{hint}")

@@ -147,6 +147,7 @@ class _Builder:
                     self.build(item, (*path, i)) for i, item in enumerate(node.value)]
             finally:
                 self.active.discard(id(node))
+        assert isinstance(node, yaml.ScalarNode)
         return self.scalar(node, path)
 
     def size(self, node: yaml.Node) -> int:
@@ -199,7 +200,7 @@ class _Builder:
             out[key] = self.build(value_node, (*path, key))
         return out
 
-    def scalar(self, node: yaml.Node, path: Path) -> Any:
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (ValueError, KeyError, yaml.constructor.ConstructorError):  # `!!int x`
@@ -209,9 +210,9 @@ class _Builder:
             text = node.value
             if node.tag in (_INT, _TIMESTAMP) and not _DECIMAL.fullmatch(text):
                 return text  # sexagesimal, octal, hex, 1_000 or a date: keep what was written
-            if node.tag == _BOOL and text not in ("true", "false"):
-                self.loc.written[path] = text
-            elif node.tag == _FLOAT and not _PLAIN_FLOAT.fullmatch(text):
+            surprising = (text not in ("true", "false") if node.tag == _BOOL
+                          else node.tag == _FLOAT and not _PLAIN_FLOAT.fullmatch(text))
+            if surprising:  # `no` read as false, `1.10` as 1.1: remembered for a quote hint
                 self.loc.written[path] = text
         return value
 
