@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rulegen import lint, promtool
+from rulegen.cache import ProofCache, check_location
 from rulegen.errors import Problem, Severity
 from rulegen.generate import Output, compile_inventory
 from rulegen.prove import (
@@ -33,6 +34,7 @@ class CheckRun:
     problems: list[Problem] = field(default_factory=list)
     checked_files: list[str] = field(default_factory=list)
     proof: Proof | None = None
+    cache: ProofCache | None = None
 
 
 def drift(output: Output, out: Path, inventory: Path, templates: Path | None,
@@ -110,15 +112,22 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
               extra_rule_files: list[Path] | None = None,
               promtool_path: str | None = None,
               targets: Sequence[str] = (),
-              progress: ProveProgress | None = None) -> CheckRun:
+              progress: ProveProgress | None = None,
+              cache_dir: Path | None = None, cache_prune: bool = False) -> CheckRun:
+    """`cache_dir`: the proof cache's folder (docs/cache.md), None for none; `cache_prune`
+    deletes the entries this run did not use once it is complete."""
     say = progress or ProveProgress()
     run = CheckRun()
+    if cache_dir is not None:
+        check_location(cache_dir, out)  # UserError: exit 2, before any work
     say.stage(f"validating {inventory} and compiling its rules")
     output = compile_inventory(inventory, out, templates, targets)  # InventoryError: exit 2
     run.problems += output.warnings
     say.stage(f"comparing {out}/ with what the inventory produces")
     run.problems += drift(output, out, inventory, templates, targets)
     pt = promtool.find_promtool(promtool_path)  # PromtoolUnusable: exit 3
+    if cache_dir is not None:
+        run.cache = ProofCache(cache_dir, pt)
     rule_files = sorted(out.glob("rules/*/*.yml"))
     extra = list(extra_rule_files or [])
     run.checked_files = [str(p) for p in (*rule_files, *extra)]
@@ -126,7 +135,10 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
     with ThreadPoolExecutor(max_workers=1) as pool:
         linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
         run.proof = prove(out, pt, progress=progress,
-                          tests_expected=any(p.startswith("tests/") for p in output.files))
+                          tests_expected=any(p.startswith("tests/") for p in output.files),
+                          cache=run.cache)
+        if run.cache is not None and cache_prune and run.proof.checks:
+            run.cache.prune()
         run.problems += promtool_problems(run.proof)
         if not linted.done():
             say.stage("finishing rulegen lint")

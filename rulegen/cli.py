@@ -17,6 +17,7 @@ from rulegen.errors import ExitCode, InventoryError, Problem, Severity, UserErro
 from rulegen.targets import TARGETS
 
 if TYPE_CHECKING:
+    from rulegen.cache import ProofCache
     from rulegen.prove import Proof, ProveProgress, ServiceResult
 
 DEFAULT_OUT = "rules_out"
@@ -126,6 +127,40 @@ format_opt = click.option("--format", "fmt", type=click.Choice(FORMATS), default
                           show_default=True,
                           help="Report format on stdout; auto is github under GitHub Actions, "
                                "else text. An invalid inventory is reported in it too.")
+cache_dir_opt = click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="RULEGEN_CACHE_DIR",
+    default=None, help="Keep passing promtool results in this folder (also RULEGEN_CACHE_DIR) "
+                       "and re-prove only what changed; not inside --out. Default: no cache. "
+                       "docs/cache.md.")
+no_cache_opt = click.option("--no-cache", is_flag=True,
+                            help="Prove everything, neither reading nor writing the cache "
+                                 "(overrides --cache-dir and RULEGEN_CACHE_DIR).")
+cache_prune_opt = click.option("--cache-prune", is_flag=True,
+                               help="After a complete run, delete the cache entries it did not "
+                                    "use (the cache then holds only this output's results).")
+
+
+def _cache_dir(cache_dir: Path | None, no_cache: bool, prune: bool) -> Path | None:
+    """The cache folder to use, None for none; --cache-prune without a cache is a usage error
+    (there is nothing it could prune)."""
+    if no_cache:
+        return None
+    if prune and cache_dir is None:
+        raise click.UsageError("--cache-prune needs --cache-dir DIR (or RULEGEN_CACHE_DIR)")
+    return cache_dir
+
+
+def _cache_report(cache: ProofCache | None, proof: Proof | None) -> None:
+    """The cache's warnings and what it did, on stderr."""
+    if cache is None:
+        return
+    for warning in cache.warnings:
+        click.echo(f"rulegen: warning: {warning}", err=True)
+    if cache.enabled and proof is not None:
+        tests = sum(s.test_file is not None for s in proof.services)
+        click.echo(f"rulegen: {cache.summary(tests, len(proof.checks))}", err=True)
+
+
 fail_on_opt = click.option("--fail-on", type=click.Choice(["info", "warning", "error"]),
                            default="error", show_default=True,
                            help="Lowest severity that makes the command exit 1.")
@@ -161,7 +196,11 @@ def validate(inventory: Path, fmt: str) -> None:
 @format_opt
 @click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
               help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
-def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None) -> None:
+@cache_dir_opt
+@no_cache_opt
+@cache_prune_opt
+def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None,
+             cache_dir: Path | None, no_cache: bool, cache_prune: bool) -> None:
     """Prove the rules in --out: promtool check rules, then every generated promtool test.
 
     Prints one line per service, and promtool's own text for every failure; with --format
@@ -171,18 +210,29 @@ def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None) ->
     Example:
       rulegen generate examples/otel-demo/inventory.yaml && \\
         rulegen test examples/otel-demo/inventory.yaml
+      rulegen test inventory.yaml --cache-dir .rulegen-cache   # re-prove what changed
     """
     from rulegen import promtool
+    from rulegen.cache import ProofCache, check_location
     from rulegen.check import promtool_problems
     from rulegen.loader import load_inventory
     from rulegen.prove import prove
 
+    cache_dir = _cache_dir(cache_dir, no_cache, cache_prune)
+    cache = None
     with _reporting(fmt, "rulegen test", inventory), progress() as say:
+        if cache_dir is not None:
+            check_location(cache_dir, out)
         say.stage(f"validating {inventory}")
         loaded = load_inventory(inventory)  # an invalid inventory: exit 2, before promtool
         settings = loaded.inventory.output if loaded.inventory else None
         pt = promtool.find_promtool(promtool_path)
-        proof = prove(out, pt, progress=say, tests_expected=settings.tests if settings else True)
+        cache = ProofCache(cache_dir, pt) if cache_dir is not None else None
+        proof = prove(out, pt, progress=say, tests_expected=settings.tests if settings else True,
+                      cache=cache)
+        if cache is not None and cache_prune and proof.checks:
+            cache.prune()
+    _cache_report(cache, proof)
     if _format(fmt) != "text":
         problems = sorted([*loaded.warnings, *promtool_problems(proof)])
         _report(problems, fmt, "rulegen test", [c.file for c in proof.checks], proof.services)
@@ -220,7 +270,9 @@ def _proof_summary(proof: Proof, failed: bool, findings: str | None = None) -> s
     return format_summary(services=len(proof.services), cases=proof.cases,
                           failed=proof.failed_cases, not_run=proof.not_run,
                           promtool_version=".".join(map(str, proof.tool.version)),
-                          findings=findings, ok=not failed)
+                          findings=findings, ok=not failed,
+                          cached=proof.cached if proof.cache_used else None,
+                          proved=proof.proved)
 
 
 def _format(fmt: str) -> str:
@@ -299,8 +351,12 @@ def _verdict(problems: list[Problem], fail_on: str, what: str,
 @fail_on_opt
 @click.option("--promtool", "promtool_path", default=None, envvar="PROMTOOL",
               help="promtool binary (default: $PROMTOOL, PATH, then .tools/bin/promtool).")
+@cache_dir_opt
+@no_cache_opt
+@cache_prune_opt
 def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: Path | None,
-          targets: tuple[str, ...], fmt: str, fail_on: str, promtool_path: str | None) -> None:
+          targets: tuple[str, ...], fmt: str, fail_on: str, promtool_path: str | None,
+          cache_dir: Path | None, no_cache: bool, cache_prune: bool) -> None:
     """The CI gate: is --out what INVENTORY produces, does it load, do its tests pass?
 
     \b
@@ -314,12 +370,16 @@ def check(inventory: Path, rule_files: tuple[Path, ...], out: Path, templates: P
     \b
     Example:
       rulegen check examples/otel-demo/inventory.yaml --out rules_out --format junit > report.xml
+      rulegen check inventory.yaml --cache-dir .rulegen-cache --cache-prune   # CI, docs/cache.md
     """
     from rulegen.check import run_check
 
+    cache_dir = _cache_dir(cache_dir, no_cache, cache_prune)
     with _reporting(fmt, "rulegen check", inventory), progress() as say:
         run = run_check(inventory, out, templates=templates, extra_rule_files=list(rule_files),
-                        promtool_path=promtool_path, targets=targets, progress=say)
+                        promtool_path=promtool_path, targets=targets, progress=say,
+                        cache_dir=cache_dir, cache_prune=cache_prune)
+    _cache_report(run.cache, run.proof)
     level = Severity[fail_on.upper()]
     _report(run.problems, fmt, "rulegen check", run.checked_files,
             run.proof.services if run.proof else None, level)

@@ -46,11 +46,12 @@ def elapsed(seconds: float) -> str:
 
 
 def service_line(s: ServiceResult) -> str:
-    """`checkout: 41 cases ok`, `checkout: 41 cases FAILED (2 failing)`, ..."""
+    """`checkout: 41 cases ok`, `checkout: 41 cases ok (cached)` (a passing result from the
+    proof cache), `checkout: 41 cases FAILED (2 failing)`, ..."""
     if s.test_file is None and s.ok:
         return f"{s.service}: no generated tests (output.tests is false)"
     if s.ok:
-        return f"{s.service}: {s.cases} cases ok"
+        return f"{s.service}: {s.cases} cases ok{' (cached)' if s.cached else ''}"
     if s.test_file is None:
         return f"{s.service}: FAILED (no generated test file)"
     why = [f"{s.failed_cases} failing"] if s.failed_cases else []

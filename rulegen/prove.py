@@ -2,7 +2,8 @@
 
 Returns findings as values; the CLI prints them. promtool's own failure text is kept verbatim.
 Each service's result is handed to a `ProveProgress` as soon as its promtool run ends, so a
-long run can say how far it is (rulegen/progress.py prints that).
+long run can say how far it is (rulegen/progress.py prints that). With a `ProofCache`
+(rulegen/cache.py) a file whose passing result is cached is not given to promtool again.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rulegen import promtool
 from rulegen.errors import Problem
+
+if TYPE_CHECKING:
+    from rulegen.cache import ProofCache
 
 # The `# <family>/<case>` comment the generator appends to every promql_expr_test expression:
 # promtool names no test group for a failed expression test, only its expression.
 _CASE_COMMENT_RE = re.compile(r"#\s*(\S+)\s*$")
 _BATCH_SUFFIX = "/batch"
+_LINT = "duplicate-rules"  # promtool check rules --lint=
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,8 @@ class ServiceResult:
     output: str = ""
     case_results: tuple[CaseResult, ...] = ()
     unattributed: tuple[str, ...] = ()  # failure texts that name no case of the file
-    seconds: float = 0.0  # wall time of its promtool run
+    seconds: float = 0.0  # wall time of its promtool run (0 when cached)
+    cached: bool = False  # the passing result came from the cache: promtool did not run
 
     @property
     def ok(self) -> bool:
@@ -99,6 +105,7 @@ class Proof:
     checks: list[promtool.CheckResult] = field(default_factory=list)
     services: list[ServiceResult] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    cache_used: bool = False  # a proof cache was consulted (the summary counts cached services)
 
     @property
     def ok(self) -> bool:
@@ -116,6 +123,16 @@ class Proof:
     @property
     def not_run(self) -> int:
         return sum(s.not_run for s in self.services)
+
+    @property
+    def cached(self) -> int:
+        """Services whose test result came from the cache."""
+        return sum(s.cached for s in self.services)
+
+    @property
+    def proved(self) -> int:
+        """Services whose generated tests promtool ran in this run."""
+        return sum(s.test_file is not None and not s.cached for s in self.services)
 
 
 def case_of(expr: str) -> str | None:
@@ -188,20 +205,20 @@ def case_results(pairs: list[tuple[str, str]],
 
 def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
           tests_expected: bool = True, progress: ProveProgress | None = None,
-          jobs: int | None = None) -> Proof:
+          jobs: int | None = None, cache: ProofCache | None = None) -> Proof:
     """`tests_expected=False` (the inventory says `output: {tests: false}`): a rule file
     without a test file is checked by promtool only, not reported as untested. `jobs` promtool
-    test processes run at a time (default: one per CPU)."""
+    test processes run at a time (default: one per CPU). With a `cache`, files whose passing
+    result it holds are not run again, and new passing results are stored in it."""
     say = progress or ProveProgress()
     rules = sorted(out.glob("rules/*/*.yml"))
     tests = sorted(out.glob("tests/*/*.yml"))
-    proof = Proof(pt)
+    proof = Proof(pt, cache_used=bool(cache and cache.enabled))
     if not rules:
         proof.problems.append(Problem(str(out), 0, 0, "no rule files found; run rulegen "
                                       "generate first", "prove/empty"))
         return proof
-    say.stage(f"promtool check rules on {len(rules)} rule file{'s' if len(rules) != 1 else ''}")
-    proof.checks = promtool.check_rules_batch(pt, [str(p) for p in rules], lint="duplicate-rules")
+    proof.checks = _check_rules(pt, rules, say, cache)
     by_stem = {p.relative_to(out / "tests").as_posix(): p for p in tests}
     parsed: dict[str, Any] = {}
     if tests:  # the rule files are read for the tests' sake only
@@ -223,21 +240,61 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     say.tests_started(len(rules), len(pending))
     for result in done.values():
         say.service_done(result)
-    for rule, test, r, seconds in _run_tests(pt, pending, jobs):
+    keys: dict[Path, str] = {}
+    to_run: list[tuple[Path, Path]] = []
+    for rule, test in pending:
+        doc = parsed.get(test.relative_to(out).as_posix())
+        key = cache.test_key(test, doc) if cache else None
+        hit = cache.get_test(key, str(test)) if cache and key else None
+        if hit is None:
+            if key:
+                keys[test] = key
+            to_run.append((rule, test))
+            continue
+        pairs = generated_cases(doc)
+        result = _with_cases(ServiceResult(str(rule), str(test), len(pairs), (), hit.output,
+                                           cached=True), pairs)
+        done[str(rule)] = result
+        say.service_done(result)
+    for rule, test, r, seconds in _run_tests(pt, to_run, jobs):
         pairs = generated_cases(parsed.get(test.relative_to(out).as_posix()))
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs),
                                            r.failures if not r.ok else (), r.output,
                                            seconds=seconds), pairs)
+        if cache and test in keys:
+            cache.put_test(keys[test], r)
         done[str(rule)] = result
         say.service_done(result)
     proof.services = [done[str(rule)] for rule in rules]
     return proof
 
 
+def _check_rules(pt: promtool.Promtool, rules: list[Path], say: ProveProgress,
+                 cache: ProofCache | None) -> list[promtool.CheckResult]:
+    """`promtool check rules` (one process) on the rule files whose clean pass is not cached;
+    results in the order of `rules`."""
+    keys = {p: cache.check_key(p, _LINT) for p in rules} if cache else {}
+    results: dict[Path, promtool.CheckResult] = {}
+    for p, key in keys.items():
+        if cache and key and (hit := cache.get_check(key, str(p))) is not None:
+            results[p] = hit
+    left = [p for p in rules if p not in results]
+    if left:
+        cached = f" ({len(results)} cached)" if results else ""
+        say.stage(f"promtool check rules on {len(left)} rule file{'s' if len(left) != 1 else ''}"
+                  + cached)
+        for p, r in zip(left, promtool.check_rules_batch(pt, [str(p) for p in left], lint=_LINT),
+                        strict=True):
+            results[p] = r
+            if cache and (key := keys.get(p)):
+                cache.put_check(key, r)
+    return [results[p] for p in rules]
+
+
 def _with_cases(s: ServiceResult, pairs: list[tuple[str, str]]) -> ServiceResult:
     results, loose = case_results(pairs, s.failures)
     return ServiceResult(s.rules_file, s.test_file, s.cases, s.failures, s.output, results,
-                         loose, s.seconds)
+                         loose, s.seconds, s.cached)
 
 
 def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: int | None

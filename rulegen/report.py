@@ -175,13 +175,15 @@ def inventory_findings(problems: Sequence[Problem], inventory: str, message: str
 
 def format_summary(*, services: int, cases: int, failed: int = 0, not_run: int = 0,
                    promtool_version: str | None = None, findings: str | None = None,
-                   ok: bool) -> str:
+                   ok: bool, cached: int | None = None, proved: int = 0) -> str:
     """`14 services, 463 cases, promtool 2.42.0: passed`;
-    `3 services, 100 cases (2 failed), promtool 2.42.0; 1 error: FAILED`."""
+    `3 services, 100 cases (2 failed), promtool 2.42.0; 1 error: FAILED`; with the proof cache
+    on (`cached` not None), `14 services (12 cached, 2 proved), 463 cases, ...`."""
     counted = [f"{failed} failed"] if failed else []
     if not_run:
         counted.append(f"{not_run} not proven")
-    parts = [f"{services} service{'s' if services != 1 else ''}",
+    how = f" ({cached} cached, {proved} proved)" if cached is not None else ""
+    parts = [f"{services} service{'s' if services != 1 else ''}{how}",
              f"{cases} case{'s' if cases != 1 else ''}"
              + (f" ({', '.join(counted)})" if counted else "")]
     if promtool_version:
