@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.emitters import apps
-from tests.emitters.harness import Fleet, Prometheus, wait_until
+from tests.emitters.harness import Fleet, OtlpConfig, Prometheus, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +144,19 @@ def test_service_identity_labels(shared: apps.Shared, emitter: str, path: str) -
     if emitter.endswith("otel") and path == "direct":
         info = prom.series(f'target_info{{job="{job}"}}')
         assert info and all(i.get("service_name") == job for i in info), info
+
+
+def test_otlp_default_config_has_no_service_name(shared: apps.Shared, tmp_path: Path) -> None:
+    """Prometheus's OTLP receiver without promote_resource_attributes (its default): service.name
+    becomes job only, so a selector on service_name matches nothing on this path either."""
+    shared.require("python-otel", "otlp")
+    app = apps.make_app("python-otel", "otlp", "ok")
+    binary = apps.DEST / "prometheus-3.5-otlp" / "bin" / "prometheus"
+    with Fleet(str(binary), tmp_path, [app],
+               otlp=OtlpConfig(promote_resource_attributes=())) as fleet:
+        series = fleet.prom.wait_series("process_memory_usage_bytes", timeout=30)
+    assert series and all(s["job"] == app.name and "service_name" not in s for s in series), (
+        series)
 
 
 def test_fleet_timings(shared: apps.Shared) -> None:

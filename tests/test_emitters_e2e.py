@@ -218,11 +218,16 @@ def outcome(shared: apps.Shared, tmp_path_factory: pytest.TempPathFactory) -> Ou
         fired[server] = per
     diagnostics = {}
     for s in services:
-        metric = apps.signal_def(s.runtime, s.convention, "heap")["metric"]
+        sd = apps.signal_def(s.runtime, s.convention, "heap")
+        metric = apps.MISMATCHES.get((s.emitter, s.path, s.runtime, s.convention, "heap"),
+                                     sd["metric"])
+        matchers = "".join(f',{k}="{v}"' for k, v in (sd.get("matchers") or {}).items()
+                           if isinstance(v, str))
         slope = fleet.servers[s.server].query(
-            f'sum(deriv({metric}{{job="{s.app}"}}[{WINDOW_S}s])) * 3600 / 2^20')
-        diagnostics[s.id] = (f"heap {metric}{{job={s.app!r}}}: raw slope over {WINDOW_S}s "
-                             f"{float(slope[0]['value'][1]) if slope else 'n/a'} MiB/h")
+            f'sum(deriv({metric}{{job="{s.app}"{matchers}}}[{WINDOW_S}s])) * 3600 / 2^20')
+        value = float(slope[0]["value"][1]) if slope else "n/a"
+        diagnostics[s.id] = (f"heap {metric}{{job={s.app!r}{matchers}}}: raw slope over "
+                             f"{WINDOW_S}s {value} MiB/h")
     return Outcome(fired, waited, generate_s, services, diagnostics)
 
 

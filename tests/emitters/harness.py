@@ -271,9 +271,9 @@ class OtlpConfig:
     keep_identifying_resource_attributes: bool = False
 
     def yaml(self) -> str:
-        attrs = "".join(f"    - {a}\n" for a in self.promote_resource_attributes)
+        attrs = "".join(f"\n    - {a}" for a in self.promote_resource_attributes) or " []"
         keep = str(self.keep_identifying_resource_attributes).lower()
-        return (f"otlp:\n  promote_resource_attributes:\n{attrs}"
+        return (f"otlp:\n  promote_resource_attributes:{attrs}\n"
                 f"  translation_strategy: {self.translation_strategy}\n"
                 f"  keep_identifying_resource_attributes: {keep}\n")
 
