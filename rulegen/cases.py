@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from rulegen import regex
 from rulegen.families import Family
+from rulegen.gotemplate import VALUE_ACTION, UnsupportedTemplate, expand, stable
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Matcher, Series
 from rulegen.shapes import (
@@ -48,7 +49,7 @@ from rulegen.synth import (
     stale_after,
     with_gaps,
 )
-from rulegen.testgen import RuleIndex, TestgenError, UnsupportedTemplate, expand, stable
+from rulegen.testgen import RuleIndex, TestgenError
 from rulegen.text import promql_string
 from rulegen.units import format_duration as dur
 
@@ -167,7 +168,7 @@ class Ctx:
         """The `{{ $value ... }}` actions of the rule's annotations."""
         rule = self.rules.rule(alertname, signal)
         return tuple(sorted({m for text in rule.annotations.values()
-                             for m in re.findall(r"\{\{[^}]*\$value[^}]*\}\}", text)}))
+                             for m in VALUE_ACTION.findall(text)}))
 
     # labels and series
     def labels_for(self, s: Series, pod: str | None = None) -> dict[str, str]:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rulegen.gotemplate import UnsupportedTemplate, humanize1024, stable
 from rulegen.synth import (
     STALE,
     Sample,
@@ -29,7 +30,7 @@ from rulegen.synth import (
     whole_amplitude,
     with_gaps,
 )
-from rulegen.testgen import TestgenError, UnsupportedTemplate, humanize1024, stable
+from rulegen.testgen import TestgenError
 from rulegen.units import format_duration as dur
 
 MIN, HOUR, DAY, MIB = 60, 3600, 86400, 2**20

@@ -18,16 +18,9 @@ import yaml
 from rulegen import promtool
 from rulegen.cases import satisfy
 from rulegen.generate import compile_inventory
+from rulegen.gotemplate import expand, humanize, humanize1024, humanize_percentage, stable
 from rulegen.loader import load_inventory
-from rulegen.testgen import (
-    expand,
-    humanize,
-    humanize1024,
-    humanize_percentage,
-    stable,
-    verify_output,
-    verify_tests,
-)
+from rulegen.testgen import verify_output, verify_tests
 from rulegen.writer import write_tree
 from tests.conftest import EXAMPLE, ROOT, example_slice
 

@@ -5,7 +5,7 @@ the reader of its context.
 2. promql_string: the PromQL parser (promql_parser) reads back the text, as a label matcher
    value and as a string argument;
 3. go_literal / label_value / annotation_text: the Go-template emulation of the test generator
-   (rulegen.testgen.expand) renders the text back, alone and inside the annotation templates;
+   (rulegen.gotemplate.expand) renders the text back, alone and inside the annotation templates;
 4. end to end, the real promtool: one alert per text whose expr selects a series by
    promql_string(text), whose label value is label_value(text) and whose annotation holds
    annotation_text(text); the promtool test expects the text (yaml_string) as the series
@@ -27,7 +27,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rulegen.testgen import expand
+from rulegen.gotemplate import expand
 from rulegen.text import annotation_text, go_literal, label_value, promql_string, yaml_string
 from tests.conftest import ROOT
 
