@@ -30,23 +30,23 @@ from tests.emitters.harness import Fleet, OtlpConfig, Prometheus, wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> apps.Shared:
     return apps.shared_fleet(request.config, tmp_path_factory.mktemp("emitters"))
 
 
-_READY: set[str] = set()
+_READY: set[tuple[int, str]] = set()
 
 
 def ready(prom: Prometheus, fleet: Fleet, job: str) -> None:
     """Wait (once per job) until the app has delivered its metrics for at least 3 s."""
-    if job in _READY:
+    if (id(fleet), job) in _READY:
         return
     # a selector with an offset keeps every series apart (count_over_time would drop names)
     wait_until(lambda: prom.query(f'count({{job="{job}"}} offset 3s) > 0'),
                60, 0.5, f"3 rounds of metrics from {job}",
                lambda: (fleet.check_alive(), fleet.logs())[1])
-    _READY.add(job)
+    _READY.add((id(fleet), job))
 
 
 def _id(emitter: str, path: str, runtime: str, convention: str, signal: str) -> str:

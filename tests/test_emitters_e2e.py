@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,9 +144,11 @@ class Outcome:
     diagnostics: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> apps.Shared:
-    return apps.shared_fleet(request.config, tmp_path_factory.mktemp("emitters"))
+@pytest.fixture(scope="module")
+def shared(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[apps.Shared]:
+    yield apps.shared_fleet(request.config, tmp_path_factory.mktemp("emitters"))
+    apps.release(request.config)  # the last user: the rest of the suite gets the cores back
 
 
 def _running(shared: apps.Shared, s: Service) -> bool:
@@ -153,7 +156,7 @@ def _running(shared: apps.Shared, s: Service) -> bool:
             and s.server in shared.fleet.servers)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def outcome(shared: apps.Shared, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     if shared.fleet is None:
         pytest.skip("; ".join(shared.skipped.values()))

@@ -238,6 +238,15 @@ class Shared:
 _SHARED: dict[int, Shared] = {}
 
 
+def release(config: pytest.Config) -> None:
+    """Stop the session's fleet now (the e2e module, its last user, does so when it ends, so
+    the rest of the suite does not share the cores with it); a later shared_fleet() starts a
+    new one."""
+    shared = _SHARED.pop(id(config), None)
+    if shared is not None and shared.fleet is not None:
+        shared.fleet.__exit__(None, None, None)
+
+
 def shared_fleet(config: pytest.Config, tmp_root: Path) -> Shared:
     """The session's one fleet: every app whose toolchain is here, Prometheus 3.5 (OTLP-capable
     build when possible) and 2.42. Stopped when pytest ends (config cleanup)."""
@@ -294,7 +303,7 @@ def shared_fleet(config: pytest.Config, tmp_root: Path) -> Shared:
     start = time.monotonic()
     fleet.__enter__()
     timings["start fleet"] = time.monotonic() - start
-    config.add_cleanup(lambda: fleet.__exit__(None, None, None))
+    config.add_cleanup(lambda: release(config))
     shared = Shared(fleet, skipped, time.monotonic(), rules_dir, timings)
     _SHARED[key] = shared
     return shared
