@@ -17,7 +17,9 @@ from rulegen.promql import Series, label_list, label_replace_chain
 from rulegen.units import format_duration, format_size
 from rulegen.yamlpos import Located, Path
 
-BUILTIN = {"convention": "otel-semconv", "selector_label": "service_name",
+# `job` is the one label every path into Prometheus puts on a service's series (scrape: the
+# job's name; OTLP receiver: service.name); see docs/inventory.md.
+BUILTIN = {"convention": "otel-semconv", "selector_label": "job",
            "scrape_interval": 60, "gc_period": 300}
 # The generated tests feed each alert a few windows of samples: this bounds their size (about
 # 1 MB of test per family) and the time to write and prove them.

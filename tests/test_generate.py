@@ -189,3 +189,16 @@ def test_random_valid_inventories_generated_tests_pass(text: str) -> None:
         assert proof.cases > 0
         failing = [f.text for s in proof.services for f in s.failures]
         assert proof.ok, "\n".join(failing)[:3000]
+
+
+def test_default_selector_is_the_job_label(tmp_path: Path) -> None:
+    """`job` is the label every path into Prometheus gives a service's series (scrape: the job;
+    OTLP: service.name), so it is the default; `defaults.selector_label` overrides it."""
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text("defaults: {owner: platform}\nservices:\n  - name: cart\n    runtime: go\n")
+    text = compile_inventory(inv, tmp_path / "out").files["rules/go/cart.yml"]
+    assert 'go_goroutine_count{job="cart"}' in text and "service_name" not in text
+    inv.write_text("defaults: {owner: platform, selector_label: service_name}\n"
+                   "services:\n  - name: cart\n    runtime: go\n")
+    text = compile_inventory(inv, tmp_path / "out").files["rules/go/cart.yml"]
+    assert 'go_goroutine_count{service_name="cart"}' in text and 'job="cart"' not in text
