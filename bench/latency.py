@@ -29,14 +29,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from rulegen import promtool  # noqa: E402
+from rulegen import promtool, rulefile  # noqa: E402
 from rulegen.cases import GROWTH_FAMILIES, Ctx, ExprTest, Group  # noqa: E402
 from rulegen.generate import compile_inventory  # noqa: E402
 from rulegen.model import ServicePlan  # noqa: E402
 from rulegen.render import environment  # noqa: E402
 from rulegen.shapes import MIB, MIN, q  # noqa: E402
 from rulegen.synth import add, constant, linear_leak, sawtooth, stale_after  # noqa: E402
-from rulegen.testgen import RuleIndex  # noqa: E402
 from rulegen.units import format_duration as dur  # noqa: E402
 from rulegen.writer import write_tree  # noqa: E402
 
@@ -141,7 +140,7 @@ def other_groups(c: Ctx) -> tuple[list[Group], dict[str, tuple[int, float]]]:
 
 def build(plan: ServicePlan, rules_text: str, families: set[str]
           ) -> tuple[list[Group], dict[str, tuple[int, float]]]:
-    idx = RuleIndex(rules_text)
+    idx = rulefile.parse(rules_text)
     groups: list[Group] = []
     starts: dict[str, tuple[int, float]] = {}
     growth = next((x for x in plan.alerts if x.family.id == "memory-growth"), None)

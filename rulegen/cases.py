@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rulegen import regex
@@ -31,6 +31,7 @@ from rulegen.families import Family
 from rulegen.gotemplate import VALUE_ACTION, UnsupportedTemplate, expand, stable
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Matcher, Series
+from rulegen.rulefile import Rule, RuleFile
 from rulegen.shapes import (
     MIB,
     MIN,
@@ -49,7 +50,7 @@ from rulegen.synth import (
     stale_after,
     with_gaps,
 )
-from rulegen.testgen import RuleIndex, TestgenError
+from rulegen.testgen import TestgenError
 from rulegen.text import promql_string
 from rulegen.units import format_duration as dur
 
@@ -153,7 +154,7 @@ def _const(level: float, n: int, parts: bool) -> tuple[str, ...]:
 
 
 class Ctx:
-    def __init__(self, plan: ServicePlan, alert: AlertPlan, rules: RuleIndex) -> None:
+    def __init__(self, plan: ServicePlan, alert: AlertPlan, rules: RuleFile) -> None:
         self.plan, self.alert, self.rules = plan, alert, rules
         self.fam: Family = alert.family
         self.S = plan.scrape_s
@@ -164,9 +165,29 @@ class Ctx:
                                      else "resident")
         self.pod = "a"  # the identity of the case being built (pods, instances)
 
+    def rule(self, alertname: str, signal: str | None = None) -> Rule:
+        """The one alerting rule `alertname` (for `signal`) of the service's rule file."""
+        found = self.rules.find(alertname, signal)
+        if len(found) != 1:
+            raise TestgenError(f"expected one {alertname} rule"
+                               + (f" for signal {signal}" if signal else "")
+                               + f" in the rendered rules, found {len(found)}")
+        return found[0]
+
+    @staticmethod
+    def alert_labels(rule: Rule, value: float | None, labels: Mapping[str, str]
+                     ) -> dict[str, str]:
+        """The alert's own labels as Prometheus sends them: each value template-expanded
+        (`value` None: the assertion knows no value, so a label that uses one cannot be
+        asserted)."""
+        out = {k: expand(v, value or 0.0, labels) for k, v in rule.labels.items()}
+        if value is None and out != {k: expand(v, 1.0, labels) for k, v in rule.labels.items()}:
+            raise UnsupportedTemplate(f"{rule.name}: a label uses $value")
+        return out
+
     def fmts(self, alertname: str, signal: str | None = None) -> tuple[str, ...]:
         """The `{{ $value ... }}` actions of the rule's annotations."""
-        rule = self.rules.rule(alertname, signal)
+        rule = self.rule(alertname, signal)
         return tuple(sorted({m for text in rule.annotations.values()
                              for m in VALUE_ACTION.findall(text)}))
 
@@ -261,13 +282,13 @@ class Ctx:
     # expectations
     def exp_alert(self, alertname: str, labels: dict[str, str], value: float,
                   signal: str | None = None) -> ExpAlert:
-        rule = self.rules.rule(alertname, signal)
+        rule = self.rule(alertname, signal)
         for text in rule.annotations.values():
             if "$value" in text and not stable(text, value):
                 raise UnsupportedTemplate(
                     f"{alertname}: annotation {text!r} of value {value!r} is on a rounding "
                     "edge; it could print differently on Prometheus 2.x and 3.x")
-        return ExpAlert(tuple(sorted({**labels, **rule.expanded_labels(value, labels)}.items())),
+        return ExpAlert(tuple(sorted({**labels, **self.alert_labels(rule, value, labels)}.items())),
                         tuple(sorted((k, expand(v, value, labels))
                                      for k, v in rule.annotations.items())))
 
@@ -285,8 +306,8 @@ class Ctx:
     def firing(self, alertname: str, labels: dict[str, str], t: int,
                signal: str | None = None, only: str = "") -> ExprTest:
         """`only`: a matcher that keeps the alerts of this case's series (in a batch)."""
-        rule = self.rules.rule(alertname, signal)
-        full = {**labels, **rule.expanded_labels(None, labels), "alertname": alertname,
+        rule = self.rule(alertname, signal)
+        full = {**labels, **self.alert_labels(rule, None, labels), "alertname": alertname,
                 "alertstate": "firing"}
         return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"{only}}}', t,
                         ((selector("ALERTS", full), 1.0),))
@@ -455,7 +476,7 @@ BUILDERS: dict[str, Callable[[Ctx], list[Group]]] = {
 }
 
 
-def groups_for(plan: ServicePlan, alert: AlertPlan, rules: RuleIndex) -> list[Group]:
+def groups_for(plan: ServicePlan, alert: AlertPlan, rules: RuleFile) -> list[Group]:
     return BUILDERS[alert.family.id](Ctx(plan, alert, rules))
 
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import yaml
 
+from rulegen import rulefile
 from rulegen.errors import UserError
-from rulegen.gotemplate import UnsupportedTemplate, expand
 from rulegen.model import ServicePlan
 
 TEST_TEMPLATE = "tests/service.yml.j2"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told otherwise
 
 
@@ -32,57 +32,6 @@ class TestgenError(UserError):
     """The templates produced rules the test generator cannot write tests for."""
 
     __test__ = False
-
-
-# --- the rendered rule file ----------------------------------------------------------------
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class Rule:
-    alertname: str
-    expr: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-
-    def expanded_labels(self, value: float | None,
-                        labels: Mapping[str, str]) -> dict[str, str]:
-        """The alert's own labels as Prometheus sends them: each value template-expanded
-        (`value` None: the assertion knows no value, so a label that uses one cannot be
-        asserted)."""
-        out = {k: expand(v, value or 0.0, labels) for k, v in self.labels.items()}
-        if value is None and out != {k: expand(v, 1.0, labels) for k, v in self.labels.items()}:
-            raise UnsupportedTemplate(f"{self.alertname}: a label uses $value")
-        return out
-
-
-class RuleIndex:
-    """The alerting rules of one rendered rule file."""
-
-    def __init__(self, text: str) -> None:
-        doc = yaml.load(text, Loader=_Loader) or {}
-        self.rules = [
-            Rule(r["alert"], str(r.get("expr", "")), {k: str(v) for k, v in
-                                                      (r.get("labels") or {}).items()},
-                 {k: str(v) for k, v in (r.get("annotations") or {}).items()})
-            for g in doc.get("groups") or [] for r in g.get("rules") or [] if "alert" in r]
-
-    def rule(self, alertname: str, signal: str | None = None) -> Rule:
-        found = [r for r in self.rules if r.alertname == alertname
-                 and (signal is None or r.labels.get("signal") == signal)]
-        if len(found) != 1:
-            raise TestgenError(f"expected one {alertname} rule"
-                               + (f" for signal {signal}" if signal else "")
-                               + f" in the rendered rules, found {len(found)}")
-        return found[0]
-
-    def signals(self, alertname: str) -> list[str]:
-        return [r.labels["signal"] for r in self.rules
-                if r.alertname == alertname and "signal" in r.labels]
-
-    def has(self, alertname: str) -> bool:
-        return any(r.alertname == alertname for r in self.rules)
 
 
 # --- the test file -------------------------------------------------------------------------
@@ -94,8 +43,8 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
     test file; `rules_text` is that file's text (annotations are taken from it)."""
     from rulegen.cases import batched, groups_for
 
-    index = RuleIndex(rules_text)
-    groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, index)])
+    rules = rulefile.parse(rules_text)
+    groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])
     names = [g.name for g in groups]
     if len(names) != len(set(names)):
         raise TestgenError(f"duplicate test group names for service {plan.name}")
@@ -145,10 +94,15 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
         if target not in parsed_rules:
             path, text = rule_texts[target]
             try:
-                parsed_rules[target] = {r.alertname for r in RuleIndex(text).rules}
-            except (yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+                rules = rulefile.parse(text)
+            except yaml.YAMLError as exc:
                 problems.append(f"{path}: not a rule file: {exc}")
                 parsed_rules[target] = set()
+            else:
+                parsed_rules[target] = {r.name for r in rules.alerts}
+                if rules.rule_count is None:  # not rule groups (promtool says so too)
+                    problems.append(f"{path}: not a rule file: {rules.flaws[0].message}")
+                    parsed_rules[target] = set()
         return parsed_rules[target]
 
     for path, text in sorted(test_files.items()):

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rulegen import promtool
+from rulegen import promtool, rulefile
 from rulegen.cases import Ctx, Group
 from rulegen.generate import compile_inventory
 from rulegen.model import ServicePlan
@@ -41,7 +41,6 @@ from rulegen.synth import (
     warmup,
     with_gaps,
 )
-from rulegen.testgen import RuleIndex
 
 pytestmark = [pytest.mark.promtool, pytest.mark.slow]
 
@@ -83,7 +82,8 @@ class Case:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> tuple[ServicePlan, Path, RuleIndex]:
+def service(tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[ServicePlan, Path, rulefile.RuleFile]:
     d = tmp_path_factory.mktemp("prop")
     inv = d / "inventory.yaml"
     inv.write_text(INVENTORY)
@@ -93,10 +93,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> tuple[ServicePlan, Path
     (d / "rules.yml").write_text(out.files[rel])
     alert = next(a for a in plan.alerts if a.family.id == "memory-growth")
     assert (alert.window_s, alert.for_s, alert.threshold, plan.gc_s) == (W, F, T, G)
-    return plan, d / "rules.yml", RuleIndex(out.files[rel])
+    return plan, d / "rules.yml", rulefile.parse(out.files[rel])
 
 
-def run_cases(service: tuple[ServicePlan, Path, RuleIndex], cases: list[Case],
+def run_cases(service: tuple[ServicePlan, Path, rulefile.RuleFile], cases: list[Case],
               tmp: Path) -> set[str]:
     """Names of the cases whose expectation fails under promtool."""
     plan, rules, index = service
@@ -242,7 +242,7 @@ PROPS = settings(max_examples=int(os.environ.get("RULEGEN_PROPERTY_EXAMPLES", "6
 @PROPS
 @given(batch(healthy_case, 6))
 def test_healthy_series_within_bounds_never_fire(
-        service: tuple[ServicePlan, Path, RuleIndex], tmp_path: Path,
+        service: tuple[ServicePlan, Path, rulefile.RuleFile], tmp_path: Path,
         cases: list[Case]) -> None:
     failed = run_cases(service, cases, tmp_path)
     assert not failed, [c.what for c in cases if c.name in failed]
@@ -251,13 +251,13 @@ def test_healthy_series_within_bounds_never_fire(
 @PROPS
 @given(batch(leak_case, 6))
 def test_leaks_above_threshold_fire_within_latency(
-        service: tuple[ServicePlan, Path, RuleIndex], tmp_path: Path,
+        service: tuple[ServicePlan, Path, rulefile.RuleFile], tmp_path: Path,
         cases: list[Case]) -> None:
     failed = run_cases(service, cases, tmp_path)
     assert not failed, [c.what for c in cases if c.name in failed]
 
 
-def test_property_harness_is_not_vacuous(service: tuple[ServicePlan, Path, RuleIndex],
+def test_property_harness_is_not_vacuous(service: tuple[ServicePlan, Path, rulefile.RuleFile],
                                          tmp_path: Path) -> None:
     """A leak asserted silent, and a flat series asserted firing, both fail."""
     n = n_for(W + G + LATENCY + W)
