@@ -4,7 +4,7 @@
 // them); EXPORT=prometheus serves /metrics through the OTel Prometheus exporter (on its own
 // registry: no client_golang collectors mixed in). OTEL_GO_X_DEPRECATED_RUNTIME_METRICS=true
 // adds the deprecated process.runtime.go.* metrics. LEAK=1 retains LEAK_BYTES_PER_SEC (default
-// 100 kB/s) for good; both twins churn CHURN_BYTES_PER_SEC (default 2 MB/s) of garbage.
+// 100 kB/s) for good; both twins churn CHURN_BYTES_PER_SEC (default 5 MB/s) of garbage.
 // LISTEN (default 127.0.0.1:0) is printed as "listening <addr>".
 package main
 
@@ -99,7 +99,7 @@ func main() {
 		fail(err)
 	}
 	go work(os.Getenv("LEAK") == "1", envInt("LEAK_BYTES_PER_SEC", 100_000),
-		envInt("CHURN_BYTES_PER_SEC", 2_000_000))
+		envInt("CHURN_BYTES_PER_SEC", 5_000_000))
 	fmt.Printf("listening %s\n", ln.Addr())
 	fail(http.Serve(ln, mux))
 }

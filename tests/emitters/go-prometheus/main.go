@@ -1,6 +1,6 @@
 // A Go service instrumented with client_golang's default registry (Go and process collectors),
 // for rulegen's emitter tests. LEAK=1 retains LEAK_BYTES_PER_SEC (default 100 kB/s) for good;
-// both twins also churn CHURN_BYTES_PER_SEC (default 2 MB/s) of garbage so the GC runs every
+// both twins also churn CHURN_BYTES_PER_SEC (default 5 MB/s) of garbage so the GC runs every
 // few seconds. Serves /metrics on LISTEN (default 127.0.0.1:0, the address is printed).
 package main
 
@@ -47,7 +47,7 @@ func work(leak bool, leakRate, churnRate int) {
 
 func main() {
 	leak := os.Getenv("LEAK") == "1"
-	go work(leak, envInt("LEAK_BYTES_PER_SEC", 100_000), envInt("CHURN_BYTES_PER_SEC", 2_000_000))
+	go work(leak, envInt("LEAK_BYTES_PER_SEC", 100_000), envInt("CHURN_BYTES_PER_SEC", 5_000_000))
 	addr := os.Getenv("LISTEN")
 	if addr == "" {
 		addr = "127.0.0.1:0"
