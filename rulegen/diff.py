@@ -12,10 +12,8 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from rulegen import rulefile
 from rulegen.errors import UserError
 
 Key = tuple[str, str, str]  # service, alertname, signal
@@ -29,20 +27,16 @@ class Change:
     details: list[str] = field(default_factory=list)
 
 
-def alerts_of(files: Mapping[str, str]) -> dict[Key, dict[str, Any]]:
-    out: dict[Key, dict[str, Any]] = {}
+def alerts_of(files: Mapping[str, str]) -> dict[Key, rulefile.Rule]:
+    """The alerting rules of the rule files among `files` (paths under rules/), by key."""
+    out: dict[Key, rulefile.Rule] = {}
     for path, text in sorted(files.items()):
         if not path.startswith("rules/"):
             continue
-        doc = yaml.safe_load(text) or {}
-        for group in doc.get("groups", []) or []:
-            for rule in group.get("rules", []) or []:
-                if "alert" not in rule:
-                    continue
-                labels = rule.get("labels") or {}
-                key = (str(labels.get("service", Path(path).stem)), str(rule["alert"]),
-                       str(labels.get("signal", "")))
-                out[key] = rule
+        for rule in rulefile.parse(text).alerts:
+            key = (rule.labels.get("service", Path(path).stem), rule.name,
+                   rule.labels.get("signal", ""))
+            out[key] = rule
     return out
 
 
@@ -56,7 +50,7 @@ def compare(base: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
     for key in sorted(set(old_alerts) | set(new_alerts)):
         old, cur = old_alerts.get(key), new_alerts.get(key)
         if old is None:
-            changes.append(Change(key, "added", [f"for {cur.get('for', '0s')}" if cur else ""]))
+            changes.append(Change(key, "added", [f"for {_for(cur)}" if cur else ""]))
         elif cur is None:
             changes.append(Change(key, "removed"))
         else:
@@ -66,9 +60,13 @@ def compare(base: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
     return changes
 
 
-def _details(old: dict[str, Any], cur: dict[str, Any]) -> list[str]:
+def _for(rule: rulefile.Rule) -> str:
+    return "0s" if rule.for_ is None else rule.for_
+
+
+def _details(old: rulefile.Rule, cur: rulefile.Rule) -> list[str]:
     details = []
-    oe, ne = str(old.get("expr", "")), str(cur.get("expr", ""))
+    oe, ne = old.expr, cur.expr
     if oe != ne:
         on, nn = _numbers(oe), _numbers(ne)
         if _NUM.sub("#", oe) == _NUM.sub("#", ne) and len(on) == len(nn):
@@ -76,14 +74,14 @@ def _details(old: dict[str, Any], cur: dict[str, Any]) -> list[str]:
             details += [f"threshold {a} → {b}" for a, b in pairs]
         else:
             details.append("expression changed")
-    if old.get("for") != cur.get("for"):
-        details.append(f"for {old.get('for', '0s')} → {cur.get('for', '0s')}")
-    ol, nl = old.get("labels") or {}, cur.get("labels") or {}
+    if old.for_ != cur.for_:
+        details.append(f"for {_for(old)} → {_for(cur)}")
+    ol, nl = old.labels, cur.labels
     for name in sorted(set(ol) | set(nl)):
         if ol.get(name) != nl.get(name):
             what = "severity" if name == "severity" else f"label {name}"
             details.append(f"{what} {ol.get(name, '∅')} → {nl.get(name, '∅')}")
-    oa, na = old.get("annotations") or {}, cur.get("annotations") or {}
+    oa, na = old.annotations, cur.annotations
     changed = sorted(n for n in set(oa) | set(na) if oa.get(n) != na.get(n))
     if changed:
         details.append(f"annotations changed: {', '.join(changed)}")
