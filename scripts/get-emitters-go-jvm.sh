@@ -70,23 +70,31 @@ unavailable() {
 finished() { rm -f "$DEST/$COMPONENT.UNAVAILABLE"; log "$COMPONENT: $*"; }
 last_error() { grep -v -e '^go: downloading' -e '^\s*$' "$1" | tail -n 2 | tr '\n' ' '; }
 
-go_version() {
+# Checked before the stamp is computed: `unavailable` inside a process substitution would end
+# only that substitution.
+need_go() {
     command -v "$GO" >/dev/null || unavailable "no go command (Go toolchain) to build $COMPONENT"
-    "$GO" version
+    "$GO" version >/dev/null 2>&1 || unavailable "'$GO version' failed: no usable Go toolchain"
 }
 
 # go_build DIR MODFILE OUT: build the module in DIR with MODFILE (go.mod or another) to OUT.
 go_build() {
     local dir="$1" modfile="$2" out="$3"
-    if ! (cd "$dir" && timeout "$BUILD_TIMEOUT" "$GO" build -trimpath -modfile="$modfile" \
-            -o "$out" . >"$WORK/go-build.log" 2>&1); then
-        unavailable "go build of $dir with $modfile failed or timed out: $(last_error "$WORK/go-build.log")"
+    local rc=0
+    (cd "$dir" && timeout "$BUILD_TIMEOUT" "$GO" build -trimpath -modfile="$modfile" \
+        -o "$out" . >"$WORK/go-build.log" 2>&1) || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        local why
+        why="$(last_error "$WORK/go-build.log")"
+        [[ $rc -ne 124 ]] || why="timed out after $BUILD_TIMEOUT s"
+        unavailable "go build of $dir with $(basename "$modfile") failed (exit $rc): ${why:-no output}"
     fi
 }
 
 build_go_prometheus() {
     local src="$SRC/go-prometheus" dir="$DEST/go-prometheus" stamp v mod start=$SECONDS
-    stamp="$(stamp_of "$src"/*.go "$src"/*.mod "$src"/*.sum <(go_version))"
+    need_go
+    stamp="$(stamp_of "$src"/*.go "$src"/*.mod "$src"/*.sum <("$GO" version))"
     if up_to_date "$dir" "$stamp"; then finished "up to date in $dir"; return; fi
     rm -rf "$dir"; mkdir -p "$WORK/go-prometheus"
     for mod in "$src"/*.mod; do
@@ -101,7 +109,8 @@ build_go_prometheus() {
 
 build_go_otel() {
     local src="$SRC/go-otel" dir="$DEST/go-otel" stamp start=$SECONDS
-    stamp="$(stamp_of "$src"/*.go "$src"/go.mod "$src"/go.sum <(go_version))"
+    need_go
+    stamp="$(stamp_of "$src"/*.go "$src"/go.mod "$src"/go.sum <("$GO" version))"
     if up_to_date "$dir" "$stamp"; then finished "up to date in $dir"; return; fi
     rm -rf "$dir"; mkdir -p "$WORK/go-otel"
     go_build "$src" "$src/go.mod" "$WORK/go-otel/app"
@@ -110,17 +119,22 @@ build_go_otel() {
     finished "built $dir/bin/app in $((SECONDS - start)) s"
 }
 
-java_versions() {
+need_java() {
     command -v "$JAVAC" >/dev/null || unavailable "no javac (a JDK) to build $COMPONENT"
     command -v "$MVN" >/dev/null || unavailable "no mvn (Maven) to fetch the jars of $COMPONENT"
-    "$JAVAC" -version 2>&1
+    "$JAVAC" -version >/dev/null 2>&1 || unavailable "'$JAVAC -version' failed: no usable JDK"
 }
 
 # mvn_run DIR ARGS...: Maven in DIR, quiet, batch mode, bounded.
 mvn_run() {
     local dir="$1"; shift
-    if ! (cd "$dir" && timeout "$BUILD_TIMEOUT" "$MVN" -q -B "$@" >"$WORK/mvn.log" 2>&1); then
-        unavailable "mvn $* in $dir failed or timed out: $(grep -m1 -E '\[ERROR\]' "$WORK/mvn.log" || tail -n1 "$WORK/mvn.log")"
+    local rc=0
+    (cd "$dir" && timeout "$BUILD_TIMEOUT" "$MVN" -q -B "$@" >"$WORK/mvn.log" 2>&1) || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        local why
+        why="$(grep -m1 -E '\[ERROR\]' "$WORK/mvn.log" || tail -n1 "$WORK/mvn.log")"
+        [[ $rc -ne 124 ]] || why="timed out after $BUILD_TIMEOUT s"
+        unavailable "mvn $* in $dir failed (exit $rc): ${why:-no output}"
     fi
 }
 
@@ -134,7 +148,8 @@ javac_app() {
 
 build_jvm_prometheus() {
     local src="$SRC/jvm-prometheus" dir="$DEST/jvm-prometheus" stamp start=$SECONDS
-    stamp="$(stamp_of "$src/App.java" "$src/pom.xml" <(java_versions))"
+    need_java
+    stamp="$(stamp_of "$src/App.java" "$src/pom.xml" <("$JAVAC" -version 2>&1))"
     if up_to_date "$dir" "$stamp"; then finished "up to date in $dir"; return; fi
     rm -rf "$dir"; mkdir -p "$WORK/jvm-prometheus"
     mvn_run "$src" dependency:copy-dependencies -DincludeScope=runtime \
@@ -147,7 +162,8 @@ build_jvm_prometheus() {
 
 build_jvm_otel() {
     local src="$SRC/jvm-otel" dir="$DEST/jvm-otel" stamp start=$SECONDS
-    stamp="$(stamp_of "$src/App.java" "$src/pom.xml" <(java_versions))"
+    need_java
+    stamp="$(stamp_of "$src/App.java" "$src/pom.xml" <("$JAVAC" -version 2>&1))"
     if up_to_date "$dir" "$stamp"; then finished "up to date in $dir"; return; fi
     rm -rf "$dir"; mkdir -p "$WORK/jvm-otel"
     mvn_run "$src" dependency:copy@agents -Dagents.dir="$WORK/jvm-otel"
