@@ -7,7 +7,7 @@ from typing import Protocol
 
 from rulegen.errors import Problem, Severity
 from rulegen.lint.context import RuleContext
-from rulegen.lint.files import RuleFile
+from rulegen.lint.files import LintedFile
 
 
 class RuleCheck(Protocol):
@@ -29,4 +29,4 @@ class FilesCheck(Protocol):
     SEVERITY: Severity
     NEEDS_INVENTORY: bool
 
-    def check_files(self, files: Sequence[RuleFile]) -> Iterable[Problem]: ...
+    def check_files(self, files: Sequence[LintedFile]) -> Iterable[Problem]: ...

@@ -1,5 +1,7 @@
 """Rule file -> RuleContexts: YAML with positions, the rulegen header, each expr parsed.
 
+The YAML is loaded with positions (`rulegen.yamlpos`); its rules are read by the one rule-file
+reader, `rulegen.rulefile.from_data`, whose flaws become `yaml/parse` problems at their place.
 Loading never raises on bad input: what cannot be read becomes a `yaml/parse` problem, and an
 expr that does not parse becomes a rule whose `parse_error` the `promql/syntax` check reports.
 """
@@ -10,11 +12,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
 
 import promql_parser
 
-from rulegen import yamlpos
+from rulegen import rulefile, yamlpos
 from rulegen.errors import Problem
 from rulegen.lint.context import InventoryContext, Origin, RuleContext
 from rulegen.lint.query import parse_duration
@@ -30,7 +31,9 @@ _HEADER_BASE = 3
 
 
 @dataclass
-class RuleFile:
+class LintedFile:
+    """One linted rule file: where its rules came from (the header), each rule, what is wrong."""
+
     path: str
     origin: Origin | None = None
     rules: list[RuleContext] = field(default_factory=list)
@@ -50,8 +53,8 @@ def origin_of(text: str, path: str) -> Origin | None:
 
 
 def read_rule_file(path: str, text: str | None = None, *,
-                   inventory: InventoryContext | None = None, scrape_s: int = 60) -> RuleFile:
-    out = RuleFile(path)
+                   inventory: InventoryContext | None = None, scrape_s: int = 60) -> LintedFile:
+    out = LintedFile(path)
     if text is None:
         try:
             text = FsPath(path).read_text(encoding="utf-8")
@@ -61,60 +64,28 @@ def read_rule_file(path: str, text: str | None = None, *,
     out.origin = origin_of(text, path)
     located, problems = yamlpos.load(text, path)
     out.problems += [Problem(p.path, p.line, p.col, p.message, CHECK) for p in problems]
-    data = located.data
-    if data is None:
-        return out
-    groups = data.get("groups") if isinstance(data, dict) else None
-    if not isinstance(groups, list):
-        out.problems.append(located.problem((), "a rule file is a mapping with a groups: list",
-                                            check=CHECK))
-        return out
-    for g, group in enumerate(groups):
-        rules = group.get("rules") if isinstance(group, dict) else None
-        if not isinstance(rules, list):
-            out.problems.append(located.problem(("groups", g), "a group needs a rules: list",
-                                                check=CHECK))
-            continue
-        for r, rule in enumerate(rules):
-            ctx = _rule(located, ("groups", g, "rules", r), rule, out)
-            if ctx is None:
-                continue
-            ctx.inventory = inventory
-            service = out.origin.service if out.origin else ctx.labels.get("service")
-            ctx.service = inventory.services.get(service or "") if inventory else None
-            ctx.scrape_s = ctx.service.scrape_s if ctx.service else scrape_s
-            out.rules.append(ctx)
+    parsed = rulefile.from_data(located.data)
+    out.problems += [located.problem(f.loc, f.message, check=CHECK) for f in parsed.flaws]
+    for rule in parsed.rules:
+        ctx = _context(located, rule, out)
+        ctx.inventory = inventory
+        service = out.origin.service if out.origin else ctx.labels.get("service")
+        ctx.service = inventory.services.get(service or "") if inventory else None
+        ctx.scrape_s = ctx.service.scrape_s if ctx.service else scrape_s
+        out.rules.append(ctx)
     return out
 
 
-def _rule(located: Located, loc: yamlpos.Path, rule: Any, out: RuleFile) -> RuleContext | None:
-    def bad(sub: yamlpos.Path, message: str) -> None:
-        out.problems.append(located.problem((*loc, *sub), message, check=CHECK))
-
-    if not isinstance(rule, dict) or not ("alert" in rule) ^ ("record" in rule):
-        bad((), "a rule is a mapping with exactly one of alert: or record:")
-        return None
-    kind = "alert" if "alert" in rule else "record"
-    if not isinstance(rule[kind], str) or not rule[kind]:
-        bad((kind,), f"{kind}: must be a name")
-        return None
-    expr = rule.get("expr")
-    if not isinstance(expr, str | int | float) or isinstance(expr, bool):
-        bad(("expr",) if "expr" in rule else (), "the rule needs an expr: string")
-        return None
-    maps: dict[str, dict[str, str]] = {}
-    for key in ("labels", "annotations"):
-        value = rule.get(key) or {}
-        if not isinstance(value, dict):
-            bad((key,), f"{key}: must be a mapping of names to strings")
-            value = {}
-        maps[key] = {str(k): "" if v is None else str(v) for k, v in value.items()}
-    ctx = RuleContext(located, loc, rule, str(expr), None, labels=maps["labels"],
-                      annotations=maps["annotations"], origin=out.origin)
-    if "for" in rule:
-        ctx.for_s = parse_duration(str(rule["for"]))
+def _context(located: Located, rule: rulefile.Rule, out: LintedFile) -> RuleContext:
+    """The lint's view of one rule: its positions, `for` as seconds, the expr parsed."""
+    ctx = RuleContext(located, rule.loc, rule.data, rule.expr, None, labels=dict(rule.labels),
+                      annotations=dict(rule.annotations), origin=out.origin)
+    if rule.for_ is not None:
+        ctx.for_s = parse_duration(rule.for_)
         if ctx.for_s is None:
-            bad(("for",), f"for: {rule['for']!r} is not a duration such as 5m or 1h30m")
+            out.problems.append(located.problem(
+                (*rule.loc, "for"), f"for: {rule.data['for']!r} is not a duration such as 5m or "
+                "1h30m", check=CHECK))
     try:
         ctx.expr = promql_parser.parse(ctx.expr_text)
     except ValueError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from rulegen.errors import Problem, Severity
-from rulegen.lint.files import RuleFile
+from rulegen.lint.files import LintedFile
 
 ID = "rule/duplicate"
 DESCRIPTION = ("the same alert or record name with the same labels twice, across all linted "
@@ -14,7 +14,7 @@ SEVERITY = Severity.ERROR
 NEEDS_INVENTORY = False
 
 
-def check_files(files: Sequence[RuleFile]) -> Iterator[Problem]:
+def check_files(files: Sequence[LintedFile]) -> Iterator[Problem]:
     first: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
     for f in files:
         for rule in f.rules:

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 
 from rulegen.errors import Problem
 from rulegen.lint.context import InventoryContext
-from rulegen.lint.files import RuleFile, read_rule_file
+from rulegen.lint.files import LintedFile, read_rule_file
 from rulegen.lint.registry import FILES_CHECKS, RULE_CHECKS
 
 
-def run(files: list[RuleFile], inventory: InventoryContext | None) -> list[Problem]:
+def run(files: list[LintedFile], inventory: InventoryContext | None) -> list[Problem]:
     problems: list[Problem] = []
     rule_checks = [c for c in RULE_CHECKS.values() if inventory or not c.NEEDS_INVENTORY]
     for f in files:

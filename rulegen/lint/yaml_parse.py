@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from rulegen.errors import Problem, Severity
-from rulegen.lint.files import CHECK, RuleFile
+from rulegen.lint.files import CHECK, LintedFile
 
 ID = CHECK
 DESCRIPTION = "unreadable file, invalid YAML, duplicate keys, or not the shape of a rule file"
@@ -13,7 +13,7 @@ SEVERITY = Severity.ERROR
 NEEDS_INVENTORY = False
 
 
-def check_files(files: Sequence[RuleFile]) -> Iterator[Problem]:
+def check_files(files: Sequence[LintedFile]) -> Iterator[Problem]:
     # The loader finds these while reading; this check only gives them their severity.
     for f in files:
         for p in f.problems:
