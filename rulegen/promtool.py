@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-
 from rulegen.errors import PromtoolUnusable
+from rulegen.rulefile import count_rules
 
 # <repo root>/.tools/bin/promtool, where `make bootstrap` (scripts/get-promtool.sh) puts it.
 TOOLS_PROMTOOL = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "promtool"
@@ -56,7 +55,6 @@ _NO_MATCH = "WARNING: no file match pattern"
 _CHECKING = "Checking "
 _UNIT_TESTING = "Unit Testing:"
 _TEST_VERDICTS = ("  SUCCESS", "  FAILED:")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -436,26 +434,6 @@ def _check_gap(name: str, section: Sequence[str]) -> str | None:
     if expected is not None and int(found[1]) != expected:
         return f"{name}: promtool found {found[1]} rules, the file has {expected}"
     return None
-
-
-def count_rules(file: str | Path) -> int | None:
-    """The number of rules promtool should find in a rule file: the entries of every group's
-    `rules` list, alerting and recording alike, as promtool counts them. None if the file does
-    not read or parse as rule groups here (promtool's verdict on it is then taken as it is)."""
-    try:
-        with open(file, "rb") as fh:
-            doc = yaml.load(fh, Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError):
-        return None
-    if not isinstance(doc, (dict, type(None))):
-        return None
-    groups = (doc or {}).get("groups") or []  # an empty file has no rules, as promtool says
-    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-        return None
-    rule_lists = [g.get("rules") or [] for g in groups]
-    if not all(isinstance(r, list) for r in rule_lists):
-        return None
-    return sum(map(len, rule_lists))
 
 
 def _after_failed(lines: Sequence[str]) -> list[str]:
