@@ -328,7 +328,7 @@ def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: in
 def _verify(out: Path, rules: list[Path], tests: list[Path],
             parsed: dict[str, Any]) -> list[Problem]:
     """promtool passes a test that names an absent alert or a missing rule file: refuse both."""
-    from rulegen.testgen import verify_tests
+    from rulegen.verify import verify_tests
 
     def texts(paths: list[Path]) -> dict[str, str]:
         return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8") for p in paths}

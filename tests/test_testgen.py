@@ -20,7 +20,7 @@ from rulegen.cases import satisfy
 from rulegen.generate import compile_inventory
 from rulegen.gotemplate import expand, humanize, humanize1024, humanize_percentage, stable
 from rulegen.loader import load_inventory
-from rulegen.testgen import verify_output, verify_tests
+from rulegen.verify import verify_output, verify_tests
 from rulegen.writer import write_tree
 from tests.conftest import EXAMPLE, ROOT, example_slice
 
