@@ -7,11 +7,16 @@ the SHA-256 of everything that decides it:
 - the cache format, rulegen's version and the source of rulegen/promtool.py (which decides
   what counts as a verified pass);
 - promtool's `--version` line and the SHA-256 of the promtool file that runs;
-- for a test file: its bytes, and each of its `rule_files` entries as written with the bytes
+- for a test file: its text, and each of its `rule_files` entries as written with the text
   of every file it resolves to (relative to the test file's folder, globs expanded);
-- for a rule file: the command (`check rules --lint=duplicate-rules`) and its bytes.
+- for a rule file: the command (`check rules --lint=duplicate-rules`) and its text.
 
-File paths are not part of a key (only contents are), so a cache outlives a move of the output.
+A file's text is taken from its first line that is neither blank nor a comment: the comment
+block a file starts with (rulegen's header, which names the inventory and the service's line
+in it, so a line added above a service would change every later service's files) is no YAML and
+cannot change what promtool does. Comments further down are kept: inside a block scalar a `#`
+line is text. File paths are not part of a key either, so a cache outlives a move of the
+output.
 A later run looks each key up; a hit is taken as that file's result and promtool is not run
 for it. A failure is never stored, so it is always re-run. Every entry carries its own key, kind
 and a digest of its result: an entry that is truncated, corrupt, from another format or stored
@@ -48,6 +53,7 @@ FORMAT = 1
 FOLDER = f"v{FORMAT}"  # entries live in DIR/v1/; a new format gets a folder of its own
 _ENTRY_RE = re.compile(r"^(test|check)-[0-9a-f]{64}\.json$")
 _TMP_PREFIX = ".tmp-"
+_BREAKS = ("\u0085".encode(), "\u2028".encode(), "\u2029".encode())
 _MAX_ENTRY = 1 << 20  # bytes; a passing result is a few hundred
 _STALE_TMP = 3600.0  # seconds after which a temporary file is a killed run's leftover
 
@@ -71,6 +77,20 @@ def _field(h: Any, label: str, data: bytes) -> None:
     """One length-prefixed field of a key: no two different inputs hash the same bytes."""
     h.update(f"{label}:{len(data)}:".encode())
     h.update(data)
+
+
+def content(data: bytes) -> bytes:
+    """A file's bytes from its first line that is neither blank nor a full-line comment: at the
+    start of a YAML stream such lines are always comments (no block scalar can be open). A line
+    holding a character YAML 1.1 also breaks lines at (U+0085, U+2028, U+2029) ends the skip:
+    what follows it may be YAML to promtool's parser."""
+    start = 0
+    for line in data.splitlines(keepends=True):
+        stripped = line.strip()
+        if (stripped and not stripped.startswith(b"#")) or any(b in line for b in _BREAKS):
+            break
+        start += len(line)
+    return data[start:]
 
 
 def _sha256_file(path: str) -> str:
@@ -146,7 +166,7 @@ class ProofCache:
             return None
         h = self._hasher("test rules")
         try:
-            _field(h, "test", test.read_bytes())
+            _field(h, "test", content(test.read_bytes()))
             for entry in entries:
                 if not isinstance(entry, str):
                     return None
@@ -157,7 +177,7 @@ class ProofCache:
                 _field(h, "entry", entry.encode())
                 for p in paths:
                     _field(h, "name", os.path.relpath(p, test.parent).encode())
-                    _field(h, "rules", Path(p).read_bytes())
+                    _field(h, "rules", content(Path(p).read_bytes()))
         except OSError:
             return None
         return f"test-{h.hexdigest()}"
@@ -168,7 +188,7 @@ class ProofCache:
             return None
         h = self._hasher(f"check rules --lint={lint}")
         try:
-            _field(h, "rules", rules.read_bytes())
+            _field(h, "rules", content(rules.read_bytes()))
         except OSError:
             return None
         return f"check-{h.hexdigest()}"
