@@ -623,8 +623,14 @@ def _wait_for_leaks(stack: Stack) -> None:
                     return False
         return True
 
-    while not all_fire() and time.monotonic() < deadline:
+    done = ("every leaking twin firing", "gave up waiting for the leak alerts")
+    if any(k in stack.timings for k in done):
+        return
+    fired = all_fire()
+    while not fired and time.monotonic() < deadline:
         time.sleep(2)
+        fired = all_fire()
+    stack.timings[done[0] if fired else done[1]] = time.monotonic() - stack.started
 
 
 @pytest.mark.parametrize(("server", "path_id"), _e2e_cases())
