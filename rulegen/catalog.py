@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -60,6 +60,10 @@ def _signal(raw: dict[str, Any]) -> SignalDef:
                      tuple(raw.get("sum_without", ())))
 
 
+def _stripped(sig: SignalDef, suffix: str) -> SignalDef:
+    return replace(sig, metric=sig.metric.removesuffix(suffix))
+
+
 @functools.cache
 def load() -> Catalog:
     text = resources.files("rulegen").joinpath("catalog.yaml").read_text(encoding="utf-8")
@@ -69,6 +73,12 @@ def load() -> Catalog:
         for rt, body in raw["runtimes"].items()
         for conv, sigs in body["signals"].items()
     }
+    for conv, body in raw["conventions"].items():  # conventions derived from another's names
+        derive = body.get("derive")
+        if derive:
+            signals.update({
+                (rt, conv): {n: _stripped(sig, derive["strip_suffix"]) for n, sig in sigs.items()}
+                for (rt, base), sigs in list(signals.items()) if base == derive["from"]})
     limits = {
         name: LimitSourceDef(spec["metric"], matcher_tuples(spec.get("matchers")),
                              tuple(spec["labels"]), bool(spec["always_present"]))

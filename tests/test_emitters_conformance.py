@@ -126,10 +126,11 @@ def test_service_identity_labels(shared: apps.Shared, emitter: str, path: str) -
     prom = fleet.prom
     job = apps.app_name(emitter, path, "ok")
     ready(prom, fleet, job)
-    heap = next(apps.signal_def(rt, conv, "heap")["metric"] for rt, conv in
-                apps.EMITTER[emitter].covers if rt != "process")
+    covers = apps.EMITTER[emitter].covers_on(path)
+    heap = next(apps.signal_def(rt, conv, "heap")["metric"] for rt, conv in covers
+                if rt != "process")
     real = apps.MISMATCHES.get((emitter, path, *next(
-        (rt, conv, "heap") for rt, conv in apps.EMITTER[emitter].covers if rt != "process")))
+        (rt, conv, "heap") for rt, conv in covers if rt != "process")))
     series = prom.series(f'{real or heap}{{job="{job}"}}')
     assert series
     for s in series:

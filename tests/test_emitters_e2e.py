@@ -110,7 +110,7 @@ def all_services() -> list[Service]:
                     continue  # OTLP apps push to main only
                 for twin in ("leak", "ok"):
                     out += [Service(server, e.key, path, twin, rt, conv)
-                            for rt, conv in e.covers]
+                            for rt, conv in e.covers_on(path)]
     return out
 
 
