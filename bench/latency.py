@@ -30,11 +30,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from rulegen import promtool, rulefile  # noqa: E402
-from rulegen.cases import GROWTH_FAMILIES, Ctx, ExprTest, Group  # noqa: E402
+from rulegen.cases.builder import CaseBuilder  # noqa: E402
+from rulegen.cases.groups import ExprTest, Group  # noqa: E402
+from rulegen.cases.memory_growth import FAMILIES as GROWTH_FAMILIES  # noqa: E402
+from rulegen.cases.settings import MIB, MIN  # noqa: E402
+from rulegen.cases.shape import q  # noqa: E402
 from rulegen.generate import compile_inventory  # noqa: E402
 from rulegen.model import ServicePlan  # noqa: E402
 from rulegen.render import environment  # noqa: E402
-from rulegen.shapes import MIB, MIN, q  # noqa: E402
 from rulegen.synth import add, constant, linear_leak, sawtooth, stale_after  # noqa: E402
 from rulegen.units import format_duration as dur  # noqa: E402
 from rulegen.writer import write_tree  # noqa: E402
@@ -60,14 +63,14 @@ WORK = HERE / "out" / "latency"
 FIRST = re.compile(r'# (?P<name>\S+)", time: .*?\n\s+exp: nil\n\s+got: \{.*\} (?P<v>\S+)')
 
 
-def first_firing(c: Ctx, alertname: str, end: int) -> ExprTest:
+def first_firing(c: CaseBuilder, alertname: str, end: int) -> ExprTest:
     return ExprTest(f'min_over_time(timestamp(ALERTS{{alertname="{alertname}", '
                     f'alertstate="firing"}})[{dur(end)}:1m])', end)
 
 
-def growth_groups(c: Ctx) -> tuple[list[Group], dict[str, tuple[int, float]]]:
+def growth_groups(c: CaseBuilder) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     """Clean ramp and ramp under the GC sawtooth, at each rate."""
-    a, p, S = c.alert, c.plan, c.S
+    a, p, S = c.alert, c.plan, c.settings.S
     G, W, F = p.gc_s, a.window_s, a.for_s
     sig = p.signals[a.family.signal]
     mem = a.family.threshold_kind == "bytes_per_hour"
@@ -75,9 +78,9 @@ def growth_groups(c: Ctx) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     T, U = a.threshold / 3600, a.threshold * W / 3600
     base = q(max(4 * U, 64 * MIB if mem else 20), unit)
     A = q(5 * U, unit)
-    e = c.grid.up(W + G)
-    end = c.grid.up(e + 4 * W + F)
-    n = c.grid.n(end)
+    e = c.settings.up(W + G)
+    end = c.settings.up(e + 4 * W + F)
+    n = c.settings.n(end)
     groups, starts = [], {}
     for shape in ("ramp", "sawtooth"):
         steady = constant(base, step_s=S, n=n)
@@ -93,20 +96,21 @@ def growth_groups(c: Ctx) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     return groups, starts
 
 
-def forecast_groups(c: Ctx, growth_thr: float) -> tuple[list[Group], dict[str, tuple[int, float]]]:
+def forecast_groups(c: CaseBuilder, growth_thr: float
+                    ) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     """Steady at 50% of the limit (sawtooth peaks at 60%), then a leak at k x the memory-growth
     threshold; also records when the peaks reach the limit (the OOM kill)."""
-    a, p, S = c.alert, c.plan, c.S
+    a, p, S = c.alert, c.plan, c.settings.S
     G, W = p.gc_s, a.window_s
     assert c.used is not None
     lo, amp = round(0.5 * c.lim), round(0.1 * c.lim)
-    e = c.grid.up(W + G)
+    e = c.settings.up(W + G)
     groups, starts = [], {}
     for k in FORECAST_RATES:
         r = k * growth_thr / 3600
         oom = (c.lim - lo - amp) / r
-        end = c.grid.up(e + oom + 10 * MIN)
-        n = c.grid.n(end)
+        end = c.settings.up(e + oom + 10 * MIN)
+        n = c.settings.n(end)
         vals = add(sawtooth(lo, amp, G, step_s=S, n=n), linear_leak(r, e, step_s=S, n=n))
         name = f"sawtooth/{k:g}x"
         groups.append(c.group(name, name, c.input(c.used, vals) + c.limit_for("set", n)
@@ -116,13 +120,13 @@ def forecast_groups(c: Ctx, growth_thr: float) -> tuple[list[Group], dict[str, t
     return groups, starts
 
 
-def other_groups(c: Ctx) -> tuple[list[Group], dict[str, tuple[int, float]]]:
+def other_groups(c: CaseBuilder) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     """limit-ratio: memory steps from 50% to 90% of the limit; telemetry-missing: the heap
     series stops. Latency from the step / the last sample."""
-    a, p, S = c.alert, c.plan, c.S
-    e = c.grid.up(30 * MIN)
-    end = c.grid.up(e + 2 * a.window_s + 2 * a.for_s)
-    n = c.grid.n(end)
+    a, p, S = c.alert, c.plan, c.settings.S
+    e = c.settings.up(30 * MIN)
+    end = c.settings.up(e + 2 * a.window_s + 2 * a.for_s)
+    n = c.settings.n(end)
     if a.family.id == "limit-ratio":
         assert c.used is not None
         vals = add(constant(round(0.5 * c.lim), step_s=S, n=n),
@@ -147,7 +151,7 @@ def build(plan: ServicePlan, rules_text: str, families: set[str]
     for alert in plan.alerts:
         if alert.family.id not in families:
             continue
-        c = Ctx(plan, alert, idx)
+        c = CaseBuilder(plan, alert, idx)
         if alert.family.id in GROWTH_FAMILIES:
             gs, st = growth_groups(c)
         elif alert.family.id == "limit-forecast":

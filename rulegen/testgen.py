@@ -1,11 +1,12 @@
 """Generated promtool rule tests: one test file per service, beside its rule file.
 
-For every alert a service gets, `rulegen.cases` builds test groups from synthetic series: leaking
-cases that must fire (with exact labels, and annotations where `$value` is exact on Prometheus
-2.x and 3.x) at a time computed from the inventory's window/for/gc period, and healthy cases
-that must stay silent at every evaluation. This module renders them through
-`templates/tests/service.yml.j2`; the cases take the expected labels and annotations from the
-rendered rule file. `rulegen.verify` checks test files against rule files.
+For every alert a service gets, its family's cases (`rulegen.cases`, a module per family) give
+test groups from synthetic series: leaking cases that must fire (with exact labels, and
+annotations where `$value` is exact on Prometheus 2.x and 3.x) at a time computed from the
+inventory's window/for/gc period, and healthy cases that must stay silent at every evaluation.
+This module renders them through `templates/tests/service.yml.j2`; the cases take the expected
+labels and annotations from the rendered rule file. `rulegen.verify` checks test files against
+rule files.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ from __future__ import annotations
 import jinja2
 
 from rulegen import rulefile
-from rulegen.errors import UserError
+from rulegen.cases import TestgenError
+from rulegen.cases.groups import batched
+from rulegen.cases.registry import groups_for
 from rulegen.model import ServicePlan
 
 TEST_TEMPLATE = "tests/service.yml.j2"
 EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told otherwise
-
-
-class TestgenError(UserError):
-    """The templates produced rules the test generator cannot write tests for."""
-
-    __test__ = False
 
 
 # --- the test file -------------------------------------------------------------------------
@@ -33,8 +30,6 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
               env: jinja2.Environment) -> str:
     """The promtool test file for one service. `rules_rel` is its rule file relative to the
     test file; `rules_text` is that file's text (annotations are taken from it)."""
-    from rulegen.cases import batched, groups_for
-
     rules = rulefile.parse(rules_text)
     groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])
     names = [g.name for g in groups]

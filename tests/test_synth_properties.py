@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rulegen import promtool, rulefile
-from rulegen.cases import Ctx, Group
+from rulegen.cases.builder import CaseBuilder
+from rulegen.cases.groups import Group
 from rulegen.generate import compile_inventory
 from rulegen.model import ServicePlan
 from rulegen.render import environment
@@ -101,7 +102,7 @@ def run_cases(service: tuple[ServicePlan, Path, rulefile.RuleFile], cases: list[
     """Names of the cases whose expectation fails under promtool."""
     plan, rules, index = service
     alert = next(a for a in plan.alerts if a.family.id == "memory-growth")
-    c = Ctx(plan, alert, index)
+    c = CaseBuilder(plan, alert, index)
     sig = plan.signals["heap"]
     labels = c.result_labels(sig)
     groups: list[Group] = []

@@ -1,4 +1,4 @@
-"""Generated promtool tests (rulegen/testgen.py, rulegen/cases.py, templates/tests/).
+"""Generated promtool tests (rulegen/testgen.py, rulegen/cases/, templates/tests/).
 
 The example inventory's generated tests pass under the real promtool; templates with a piece of
 the growth design removed turn specific healthy cases red; `verify_tests` catches what promtool
@@ -7,6 +7,7 @@ lets pass; the output is deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,16 @@ import pytest
 import yaml
 
 from rulegen import promtool
-from rulegen.cases import satisfy
+from rulegen.cases import (
+    limit_forecast,
+    limit_ratio,
+    memory_growth,
+    no_limit,
+    registry,
+)
+from rulegen.cases.builder import satisfy
+from rulegen.cases.settings import Settings
+from rulegen.families import FAMILIES
 from rulegen.generate import compile_inventory
 from rulegen.gotemplate import expand, humanize, humanize1024, humanize_percentage, stable
 from rulegen.loader import load_inventory
@@ -361,3 +371,57 @@ def test_custom_annotation_template_degrades_to_labels_only(tmp_path: Path) -> N
     assert t["expr"].startswith('ALERTS{alertname="MemoryLeakSuspected", alertstate="firing"}')
     assert 'service="checkout"' in t["exp_samples"][0]["labels"]
     assert verify_output(files) == []
+
+
+# --- where a family's cases live ------------------------------------------------------------
+
+
+def test_every_family_has_a_cases_module_named_for_it() -> None:
+    """rulegen/cases/<family>.py holds a family's cases; the count-leak families share
+    memory_growth.py. The registry maps every family, and no family twice."""
+    assert set(registry.CASES) == set(FAMILIES)
+    families = [f for module in registry.MODULES for f in module.FAMILIES]
+    assert len(families) == len(set(families))
+    for module in registry.MODULES:
+        assert Path(module.__file__).stem == module.FAMILIES[0].replace("-", "_")
+    assert memory_growth.FAMILIES == ("memory-growth", "goroutine-leak", "thread-leak",
+                                      "handle-leak")
+
+
+MIB = 2**20
+
+
+@pytest.mark.parametrize(("module", "shared"), [
+    (memory_growth, lambda s: memory_growth.Growth(s)),
+    (limit_ratio, lambda s: limit_ratio.Ratio(s)),
+    (limit_forecast, lambda s: limit_forecast.Forecast(s)),
+], ids=["memory-growth", "limit-ratio", "limit-forecast"])
+def test_each_case_is_a_function_named_for_it(module: Any, shared: Any) -> None:
+    """A case is found by its name: `healthy-gaps-aligned` is `healthy_gaps_aligned()`; and
+    `shapes()` is the cases of `CASES` that apply, in their order, then the no-limit cases."""
+    s = Settings(60, 300, 7200, 900, T=0.8 if module is limit_ratio else 10 * MIB,
+                 H=14400, limit=512 * MIB, limit_source="metric", growth_T=10 * MIB,
+                 memory=True, gc_cases=True)
+    made = [(case.__name__, case(shared(s))) for case in module.CASES]
+    assert all(sh is not None and sh.case == name.replace("_", "-") for name, sh in made)
+    app = [1.0, 2.0]
+    for case in no_limit.CASES:
+        sh = case(s, 60, app)
+        assert sh is not None and sh.case == case.__name__.replace("_", "-")
+    assert [sh.case for sh in module.shapes(s)] == (
+        [name.replace("_", "-") for name, _ in made]
+        + [c.__name__.replace("_", "-") for c in no_limit.CASES] * (module is not memory_growth))
+
+
+def test_settings_leave_out_cases_that_do_not_apply() -> None:
+    """Count-leak families get no GC-cycle cases; a static limit no no-limit cases, a runtime
+    limit no other pod's; a gc_period under two scrapes no sawtooth cases."""
+    count = Settings(60, 300, 7200, 900, T=100.0)
+    assert "leak-long-gc" not in [sh.case for sh in memory_growth.shapes(count)]
+    ratio = Settings(60, 300, 600, 300, T=0.8, limit=512 * MIB, limit_source="static")
+    assert [sh.case for sh in limit_ratio.shapes(ratio)] == [
+        "over-ratio", "over-ratio-gc", "healthy-steady-high"]
+    runtime = dataclasses.replace(ratio, limit_source="runtime", S=300)
+    assert [sh.case for sh in limit_ratio.shapes(runtime)] == [
+        "over-ratio", "healthy-steady-high", "healthy-limit-zero", "healthy-limit-absent"]
+    assert runtime.zero == -1.0 and runtime.step == 300 and runtime.up(301) == 600

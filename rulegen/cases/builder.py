@@ -1,95 +1,28 @@
-"""The case catalogue: for each alert of a service, the synthetic series its rule must fire on
-(at a time computed from the plan) and must stay silent on (at every evaluation).
-
-Conventions (docs/families.md has the cases of each family and why they hold):
-* Samples are integers (2.x and 3.x read them identically), one per scrape interval S from
-  t=0. Times are computed from the window W, `for` F and gc period G, with a margin, so no
-  assertion depends on a range boundary (3.x ranges are left-open).
-* The primary leaking case of an alert uses a shape whose `$value` is exact on 2.x and 3.x
-  (a clean integer ramp for slopes, a constant level for ratios) and asserts its labels and
-  annotations with `alert_rule_test`. Other leaking cases assert `ALERTS{...firing}` (labels,
-  value 1) at the computed time.
-* A healthy case asserts `max_over_time(ALERTS{...firing}[whole series])` is empty at its end:
-  no evaluation fired. Events start after W + G of steady history, so every window position
-  around them is evaluated with a filled window, and the series runs W + G + F past them.
-* Every other signal of the service (and its limit) is present and steady, so the other
-  alerts (telemetry-missing above all) stay quiet, and cheap to evaluate.
-
-The numbers of each case (the series under test, when to assert) are in `rulegen.shapes`;
-this module makes them test groups of one service: labels, the other signals, expectations.
-"""
+"""A case made a test group of one service: `CaseBuilder` gives a family's shapes the
+service's labels (those its selector and limit join need, and the identity of the case), the
+other series of the service (steady, so the other alerts stay quiet), and the expectations
+(alert labels and annotations taken from the rendered rule file)."""
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from rulegen import regex
-from rulegen.families import Family
+from rulegen.cases import TestgenError
+from rulegen.cases.groups import AlertTest, ExpAlert, ExprTest, Group
+from rulegen.cases.settings import MIB, Settings
+from rulegen.cases.shape import Shape
+from rulegen.families import FAMILIES, Family
 from rulegen.gotemplate import VALUE_ACTION, UnsupportedTemplate, expand, stable
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Matcher, Series
 from rulegen.rulefile import Rule, RuleFile
-from rulegen.shapes import (
-    MIB,
-    MIN,
-    Grid,
-    Shape,
-    forecast_shapes,
-    growth_shapes,
-    ratio_shapes,
-)
-from rulegen.synth import (
-    InputSeries,
-    Sample,
-    constant,
-    encode,
-    selector,
-    stale_after,
-    with_gaps,
-)
-from rulegen.testgen import TestgenError
+from rulegen.synth import InputSeries, Sample, constant, encode, selector
 from rulegen.text import promql_string
 from rulegen.units import format_duration as dur
 
-GROWTH_FAMILIES = ("memory-growth", "goroutine-leak", "thread-leak", "handle-leak")
-
-
-# --- what the test template renders --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExpAlert:
-    labels: tuple[tuple[str, str], ...]
-    annotations: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class AlertTest:
-    eval_time: int
-    alertname: str
-    alerts: tuple[ExpAlert, ...] = ()
-
-
-@dataclass(frozen=True)
-class ExprTest:
-    expr: str
-    eval_time: int
-    samples: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class Group:
-    name: str  # <family>/<case>
-    comment: str
-    interval: int
-    series: tuple[InputSeries, ...]
-    alert_tests: tuple[AlertTest, ...] = ()
-    expr_tests: tuple[ExprTest, ...] = ()
-    marker: str = ""  # the label value only this case's series carry ("": not batchable)
-    cases: tuple[Group, ...] = ()  # a batch: the cases it runs side by side
+MEMORY_GROWTH = FAMILIES["memory-growth"]
 
 
 # --- labels that satisfy a selector ---------------------------------------------------------
@@ -150,15 +83,14 @@ def _const(level: float, n: int, parts: bool) -> tuple[str, ...]:
     return _split(tuple(constant(level, step_s=1, n=n)), parts)
 
 
-# --- one alert of one service --------------------------------------------------------------
+class CaseBuilder:
+    """The test groups of one alert of one service, from its family's shapes."""
 
-
-class Ctx:
     def __init__(self, plan: ServicePlan, alert: AlertPlan, rules: RuleFile) -> None:
         self.plan, self.alert, self.rules = plan, alert, rules
         self.fam: Family = alert.family
-        self.S = plan.scrape_s
-        self.grid = Grid(self.S)
+        # the alert's timing; each family adds the settings its cases read
+        self.settings = Settings(plan.scrape_s, plan.gc_s, alert.window_s, alert.for_s)
         lim = plan.limit
         self.lim = lim.size if lim and lim.kind == "static" else 256 * MIB
         self.used = plan.signals.get("runtime_used" if lim and lim.kind == "runtime"
@@ -314,7 +246,7 @@ class Ctx:
 
     def silent(self, alertname: str, duration: int, only: str = "") -> ExprTest:
         return ExprTest(f'max_over_time(ALERTS{{alertname="{alertname}", alertstate="firing"'
-                        f'{only}}}[{dur(duration + self.grid.step)}])', duration)
+                        f'{only}}}[{dur(duration + self.settings.step)}])', duration)
 
     def group(self, case: str, comment: str, series: list[InputSeries], *,
               alert_tests: Sequence[AlertTest] = (), expr_tests: Sequence[ExprTest] = (),
@@ -324,7 +256,7 @@ class Ctx:
         # a PromQL comment names the group there.
         exprs = tuple(ExprTest(f"{t.expr}  # {name}", t.eval_time, t.samples)
                       for t in expr_tests)
-        return Group(name, " ".join(comment.split()), self.S, tuple(series),
+        return Group(name, " ".join(comment.split()), self.settings.S, tuple(series),
                      tuple(alert_tests), exprs, marker)
 
     def batch_label(self, sh: Shape, sig: Series, pod: str) -> str | None:
@@ -369,153 +301,21 @@ class Ctx:
             exprs.append(self.silent(name, sh.at, only))
         heap = self.plan.signals.get("heap")
         if sh.quiet_growth and heap is not None and heap.sel == sig.sel and self.rules.has(
-                "MemoryLeakSuspected"):
-            exprs.append(self.silent("MemoryLeakSuspected", sh.at, only))
+                MEMORY_GROWTH.alertname):
+            exprs.append(self.silent(MEMORY_GROWTH.alertname, sh.at, only))
             note += "; memory-growth stays silent"
         return self.group(sh.case, sh.comment + (note if sh.exact is not None else ""), series,
                           alert_tests=alert_tests, expr_tests=exprs, marker=marker)
 
+    # the limit families
+    @property
+    def limit_source(self) -> str:
+        return self.plan.limit.kind if self.plan.limit else ""
 
-# --- the families ----------------------------------------------------------------------------
-
-
-def growth(c: Ctx) -> list[Group]:
-    a, p = c.alert, c.plan
-    shapes = growth_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.threshold,
-                           c.fam.threshold_kind == "bytes_per_hour",
-                           c.fam.id == "memory-growth", c.fmts(c.fam.alertname))
-    sig = p.signals[c.fam.signal]
-    return [c.realize(sh, sig) for sh in shapes]
-
-
-def _limit_args(c: Ctx) -> tuple[bool, float, bool]:
-    lim = c.plan.limit
-    assert lim is not None
-    return lim.kind != "static", -1.0 if lim.kind == "runtime" else 0.0, lim.kind == "metric"
-
-
-def _join_note(c: Ctx) -> str:
-    lim = c.plan.limit
-    if lim is None or lim.kind != "metric" or all(x == y for x, y in lim.join):
-        return ""
-    return (f"; the app series carries {', '.join(x for x, _ in lim.join)}, the limit series "
-            f"{', '.join(y for _, y in lim.join)}: firing proves the join")
-
-
-def limit_ratio(c: Ctx) -> list[Group]:
-    a, p = c.alert, c.plan
-    assert c.used is not None
-    shapes = ratio_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.threshold, c.lim, *_limit_args(c),
-                          c.fmts(c.fam.alertname))
-    return [c.realize(sh, c.used, _join_note(c)) for sh in shapes]
-
-
-def limit_forecast(c: Ctx) -> list[Group]:
-    a, p = c.alert, c.plan
-    assert c.used is not None
-    growth = next((x for x in p.alerts if x.family.id == "memory-growth"), None)
-    shapes = forecast_shapes(c.S, p.gc_s, a.window_s, a.for_s, a.horizon_s, c.lim,
-                             growth.threshold if growth else None, *_limit_args(c),
-                             c.fmts(c.fam.alertname))
-    return [c.realize(sh, c.used, _join_note(c)) for sh in shapes]
-
-
-def telemetry(c: Ctx) -> list[Group]:
-    p, S, W, F = c.plan, c.S, c.alert.window_s, c.alert.for_s
-    g, name = c.grid, c.fam.alertname
-    out: list[Group] = []
-    e = g.up(30 * MIN)
-    t = g.up(e + W + F + 5 * MIN)
-    n = g.n(t)
-    lim = p.limit
-    for sig_name in c.rules.signals(name):
-        if sig_name == "memory_limit":
-            continue
-        s = p.signals[sig_name]
-        level = (round(0.3 * c.lim) if sig_name != "runtime_limit" else c.lim) \
-            if c.memory_signal(sig_name) else 40
-        vals = stale_after(constant(level, step_s=S, n=n), e, step_s=S)
-        is_limit = lim is not None and lim.series is not None and lim.series.sel == s.sel
-        tests, exprs, why = c.exactly(name, dict(s.equality_labels), 1.0, t, sig_name)
-        out.append(c.group(
-            f"vanish-{sig_name}", f"{s.sel} stops at {dur(e)} (a staleness marker), every "
-            f"other series stays: fires after W+F{why}",
-            c.input(s, vals) + ([] if is_limit else c.limit_for("set", n))
-            + c.background(n, [s]), alert_tests=tests, expr_tests=exprs))
-    d = g.up(2 * W + F + 10 * MIN)
-    n = g.n(d)
-    gap = [(g.up(10 * MIN), g.up(10 * MIN) + W // 2)]
-    every = c.limit_for("set", n) + c.background(n)
-    gapped = [InputSeries(i.series, _with_gap(i.values, gap, S)) for i in every]
-    out.append(c.group("present", f"every watched series (and the limit) present, with a "
-                       f"{dur(W // 2)} scrape gap, shorter than the window", gapped,
-                       expr_tests=[c.silent(name, d)]))
-    if lim and lim.kind == "metric" and lim.always_present and c.used is not None:
-        t = g.up(F + 5 * MIN)
-        n = g.n(t)
-        tests, exprs, why = c.exactly(name, c.result_labels(p.signals["resident"]), 1.0, t,
-                                      "memory_limit")
-        for case, mode, what in (
-                ("limit-unmatched", "other", "only has a series of another pod/container"),
-                ("limit-zero", "zero", "has the service's series, at 0 (no limit set)")):
-            out.append(c.group(
-                case, f"the limit source {what}: the limit alerts could never fire{why}",
-                c.limit_for(mode, n) + c.background(n), alert_tests=tests, expr_tests=exprs))
-    return out
-
-
-def _with_gap(values: str, gaps: list[tuple[int, int]], step: int) -> str:
-    from rulegen.synth import decode
-
-    return encode(with_gaps(decode(values), gaps, step_s=step))
-
-
-BUILDERS: dict[str, Callable[[Ctx], list[Group]]] = {
-    **{f: growth for f in GROWTH_FAMILIES}, "limit-ratio": limit_ratio,
-    "limit-forecast": limit_forecast, "telemetry-missing": telemetry,
-}
-
-
-def groups_for(plan: ServicePlan, alert: AlertPlan, rules: RuleFile) -> list[Group]:
-    return BUILDERS[alert.family.id](Ctx(plan, alert, rules))
-
-
-def _marked(series: str, marker: str) -> bool:
-    """True if a label of `series` is `marker` (or `marker-other`: another pod of the case)."""
-    return any(v in (marker, marker + "-other") for v in re.findall(r'="((?:[^"\\]|\\.)*)"',
-                                                                   series))
-
-
-def batched(groups: Sequence[Group]) -> list[Group]:
-    """The groups, with the cases of each family that are asserted by expressions alone run
-    side by side in one group `<family>/batch` (in the place of the first of them).
-
-    promtool evaluates every rule of the file at every step of every group, and most of a
-    step's cost does not grow with the number of series: a group of ten cases costs a
-    fraction of ten groups. Each case's series carry its own `<service>-<family>-<case>`
-    identity (instance, pod), its assertions select its own alerts, and a failing expression
-    names its case in a comment. A case whose series are not all unique and marked stays a
-    group of its own, as does every case asserted with alert_rule_test (which lists every alert
-    of the group)."""
-    ok: dict[str, list[Group]] = {}
-    seen: set[str] = set()
-    for g in groups:
-        mine = {s.series for s in g.series}
-        if (g.marker and not g.alert_tests and len(mine) == len(g.series) and not mine & seen
-                and all(_marked(s, g.marker) for s in mine)):
-            seen |= mine
-            ok.setdefault(g.name.split("/")[0], []).append(g)
-    batches = {id(cs[0]): (fam, cs) for fam, cs in ok.items() if len(cs) > 1}
-    taken = {id(c) for _, cs in batches.values() for c in cs}
-    out: list[Group] = []
-    for g in groups:
-        if id(g) in batches:
-            fam, cs = batches[id(g)]
-            out.append(Group(f"{fam}/batch", f"{len(cs)} cases side by side; each case's "
-                             "series carry its own identity and its assertions select its own "
-                             "alerts", g.interval, tuple(s for c in cs for s in c.series),
-                             expr_tests=tuple(t for c in cs for t in c.expr_tests),
-                             cases=tuple(cs)))
-        elif id(g) not in taken:
-            out.append(g)
-    return out
+    def join_note(self) -> str:
+        """For a comment: the label names the limit join maps, when they differ."""
+        lim = self.plan.limit
+        if lim is None or lim.kind != "metric" or all(x == y for x, y in lim.join):
+            return ""
+        return (f"; the app series carries {', '.join(x for x, _ in lim.join)}, the limit "
+                f"series {', '.join(y for _, y in lim.join)}: firing proves the join")
