@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from rulegen import rulefile
 from rulegen.errors import UserError
 
@@ -33,7 +35,12 @@ def alerts_of(files: Mapping[str, str]) -> dict[Key, rulefile.Rule]:
     for path, text in sorted(files.items()):
         if not path.startswith("rules/"):
             continue
-        for rule in rulefile.parse(text).alerts:
+        try:
+            rules = rulefile.parse(text).alerts
+        except yaml.YAMLError as exc:  # a hand-edited committed file: the user's to mend
+            raise UserError(f"{path}: not YAML, so its alerts cannot be compared: "
+                            f"{str(exc).splitlines()[0]}") from None
+        for rule in rules:
             key = (rule.labels.get("service", Path(path).stem), rule.name,
                    rule.labels.get("signal", ""))
             out[key] = rule

@@ -52,3 +52,15 @@ def test_removed_service_shows_removed_alerts(committed: Path, rulegen) -> None:
     inv.write_text(text[:text.index("  - name: shipping")])
     lines = rulegen("diff", "inventory.yaml").stdout.strip().splitlines()
     assert lines and all(ln.startswith("- shipping: ") and ln.endswith("removed") for ln in lines)
+
+
+def test_a_committed_rule_file_that_is_not_yaml_is_a_user_error() -> None:
+    """A hand-edited committed file is the user's to mend: a message naming it, exit 2, not a
+    traceback."""
+    from rulegen import diff
+    from rulegen.errors import ExitCode, UserError
+
+    with pytest.raises(UserError) as exc:
+        diff.compare({"rules/go/checkout.yml": "groups: [\n"}, {})
+    assert exc.value.exit_code == ExitCode.BAD_INPUT
+    assert str(exc.value).startswith("rules/go/checkout.yml: not YAML")
