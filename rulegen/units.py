@@ -58,7 +58,8 @@ def _bounded(n: float | Fraction, limit: float, what: str, text: object, example
     if n < 0:
         raise ValueError(f"{shown(text)}: a {what} cannot be negative")
     if n > limit:
-        raise ValueError(f"{shown(text)} is larger than the largest {what} rulegen accepts "
+        more = "longer than the longest" if what == "duration" else "larger than the largest"
+        raise ValueError(f"{shown(text)} is {more} {what} rulegen accepts "
                          f"({most or format_size(limit)})")
     return n
 
@@ -110,12 +111,8 @@ def parse_duration(text: str | int) -> int:
             seconds = MAX_DURATION + 1
         else:
             seconds = sum(int(g) * u for g, u in zip(m.groups(), _DUR_UNITS, strict=True) if g)
-    if seconds < 0:
-        raise ValueError(f"{shown(text)}: a duration cannot be negative")
-    if seconds > MAX_DURATION:
-        raise ValueError(f"{shown(text)} is longer than the longest duration rulegen accepts "
-                         f"({format_duration(MAX_DURATION)})")
-    return seconds
+    return int(_bounded(seconds, MAX_DURATION, "duration", text, "30m",
+                        format_duration(MAX_DURATION)))
 
 
 @functools.lru_cache(maxsize=1024)
