@@ -4,8 +4,8 @@
 *passing* `promtool test rules` and `promtool check rules` result in DIR, under a key that is
 the SHA-256 of everything that decides it:
 
-- the cache format, rulegen's version and the source of rulegen/promtool.py (which decides
-  what counts as a verified pass);
+- the cache format, rulegen's version and the source of rulegen/promtool.py and
+  rulegen/rulefile.py (which decide what counts as a verified pass);
 - promtool's `--version` line and the SHA-256 of the promtool file that runs;
 - for a test file: its text, and each of its `rule_files` entries as written with the text
   of every file it resolves to (relative to the test file's folder, globs expanded);
@@ -101,14 +101,20 @@ def _sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+# The modules that decide what a verified pass is: promtool.py reads and checks promtool's
+# report, rulefile.py counts the rules a `check rules` pass must report.
+_VERIFIERS = ("promtool.py", "rulefile.py")
+
+
 def _rulegen_identity() -> str:
-    """rulegen's version and the digest of rulegen/promtool.py, which decides what a pass is."""
-    source = Path(__file__).with_name("promtool.py")
-    try:
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    except OSError:
-        digest = "unreadable"
-    return f"rulegen {__version__} promtool.py:{digest}"
+    """rulegen's version and the digest of the code that decides what a pass is."""
+    h = hashlib.sha256()
+    for name in _VERIFIERS:
+        try:
+            _field(h, name, Path(__file__).with_name(name).read_bytes())
+        except OSError:
+            _field(h, name, b"unreadable")
+    return f"rulegen {__version__} verifiers:{h.hexdigest()}"
 
 
 def check_location(cache_dir: Path, out: Path) -> None:
