@@ -108,7 +108,9 @@ def rulegen(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Run the real CLI in a subprocess (exit code, stdout and stderr together)."""
 
     def run(*args: str, cwd: Path | None = None) -> Run:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # A developer's proof cache must not turn the tests' proofs into cache hits.
+        env = {**{k: v for k, v in os.environ.items() if k != "RULEGEN_CACHE_DIR"},
+               "PYTHONPATH": str(ROOT)}
         p = subprocess.run([sys.executable, "-m", "rulegen", *args], cwd=cwd or tmp_path,
                            capture_output=True, text=True, env=env, timeout=300)
         return Run(p.returncode, p.stdout, p.stderr)
