@@ -114,6 +114,9 @@ def _terminate_cleanly() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: Any) -> None:
+        # A second SIGTERM (several workers, a CI runner repeating itself) must not cut the
+        # cleanup the first one started short: a half-removed staging tree would stay.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
