@@ -189,6 +189,7 @@ def main() -> None:
         path = work / f"{plan.name}.test.yml"
         path.write_text(env.get_template("tests/service.yml.j2").render(
             svc=plan, source="bench/latency.py", rules_rel=str(out / rel), groups=groups,
+            rule_files=[str(out / rel)],
             evaluation_interval=60))
         tests.append(path)
         starts.update(st)

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from rulegen.units import parse_duration
+
 SIGNALS = ("heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles")
 
 
@@ -33,6 +35,7 @@ class Catalog:
     runtimes: dict[str, str]
     signals: dict[tuple[str, str], dict[str, SignalDef]]  # (runtime, convention) -> signals
     limit_sources: dict[str, LimitSourceDef]
+    gc_periods: dict[str, int]  # runtime -> its default gc_period, seconds (docs/gc-periods.md)
 
     def conventions_for(self, runtime: str) -> list[str]:
         return [c for c in self.conventions if (runtime, c) in self.signals]
@@ -89,4 +92,5 @@ def load() -> Catalog:
         runtimes={k: v["description"] for k, v in raw["runtimes"].items()},
         signals=signals,
         limit_sources=limits,
+        gc_periods={k: parse_duration(v["gc_period"]) for k, v in raw["runtimes"].items()},
     )

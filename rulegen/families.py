@@ -41,7 +41,7 @@ FAMILIES: dict[str, Family] = {f.id: f for f in (
            {"window": 600, "for": 300, "severity": "warning", "threshold": 0.8},
            needs_limit=True, doc="memory stayed above a fraction of its limit"),
     Family("limit-forecast", "MemoryLimitExhaustionForecast", "resident", "none",
-           {"window": 3600, "for": 900, "severity": "critical", "horizon": 4 * 3600},
+           {"window": 7200, "for": 900, "severity": "critical", "horizon": 4 * 3600},
            needs_limit=True, doc="memory will reach its limit within the horizon"),
     Family("goroutine-leak", "GoroutineLeakSuspected", "goroutines", "count_per_hour",
            {**_GROWTH, "threshold": 100.0}, doc="steady growth of the goroutine count"),

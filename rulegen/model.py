@@ -13,12 +13,15 @@ from rulegen import regex
 from rulegen.errors import Problem, Severity
 from rulegen.families import FAMILIES, Family
 from rulegen.inventory import Inventory, Service
-from rulegen.promql import Series, label_list, label_replace_chain
+from rulegen.promql import Series, label_list
+from rulegen.recording import FleetLimit, limit_id
 from rulegen.units import format_duration, format_size
 from rulegen.yamlpos import Located, Path
 
 # `job` is the one label every path into Prometheus puts on a service's series (scrape: the
-# job's name; OTLP receiver: service.name); see docs/inventory.md.
+# job's name; OTLP receiver: service.name); see docs/inventory.md. gc_period: the runtime's
+# own default comes first (catalog.yaml, docs/gc-periods.md); this one is for an unknown
+# runtime's error path only.
 BUILTIN = {"convention": "otel-semconv", "selector_label": "job",
            "scrape_interval": 60, "gc_period": 300}
 # The generated tests feed each alert a few windows of samples: this bounds their size (about
@@ -38,10 +41,15 @@ class Limit:
     series: Series | None = None  # the limit metric as selected (for generated tests)
     join: tuple[tuple[str, str], ...] = ()  # (application label, limit label)
     size: int = 0
+    fleet: FleetLimit | None = None  # a metric limit: recorded for the fleet (recording.py)
 
-    def divide(self, numerator: str) -> str:
+    def divide(self, numerator: str, recorded: bool = False) -> str:
+        """`numerator` over the limit. A recorded numerator carries `service`, which the
+        runtime's own limit series does not."""
         if self.on:
             return f"{numerator}\n  / on ({label_list(self.on)}) group_left ()\n{self.expr}"
+        if recorded and self.kind == "runtime":
+            return f"{numerator} / ignoring (service) group_left () {self.expr}"
         return f"{numerator} / {self.expr}"
 
 
@@ -111,6 +119,8 @@ class _Resolver:
         dflt = getattr(self.defaults, name, None) if self.defaults else None
         if dflt is not None:
             return dflt, ("defaults", name)
+        if name == "gc_period" and svc.runtime in self.cat.gc_periods:
+            return self.cat.gc_periods[svc.runtime], ("services", i, "runtime")
         return BUILTIN.get(name), ("services", i, "name")
 
     def run(self) -> list[ServicePlan]:
@@ -262,14 +272,15 @@ class _Resolver:
         if spec.matchers is not None:
             matchers.update({m[0]: m for m in cat.matcher_tuples(spec.matchers)})
         series = Series(metric, tuple(sorted(matchers.values())))
-        app_labels = tuple(join)
-        renames = [(app, lim) for app, lim in join.items() if app != lim]
-        inner = label_replace_chain(series.sel, renames)
-        raw = f"max by ({label_list(app_labels)}) (\n  {inner}\n)"
-        return Limit("metric", f"(\n{raw} > 0\n)", app_labels, raw,
-                     preset.always_present if preset else False,
-                     f"the {spec.metric} limit ({metric})" if preset else f"the limit {metric}",
-                     series=series, join=tuple(join.items()))
+        pairs = tuple(join.items())
+        default = preset is not None and spec.matchers is None and all(
+            a == b for a, b in pairs)
+        desc = f"the {spec.metric} limit ({metric})" if preset else f"the limit {metric}"
+        fleet = FleetLimit(limit_id(spec.metric, series, pairs, default), series, pairs, desc)
+        own = fleet.select(svc.name)
+        return Limit("metric", f"({own} > 0)", fleet.on, own,
+                     preset.always_present if preset else False, desc,
+                     series=series, join=pairs, fleet=fleet)
 
     def alerts(self, svc: Service, i: int, signals: dict[str, Series], limit: Limit | None,
                scrape: int, gc: int, routing: tuple[tuple[str, str], ...],
@@ -290,6 +301,8 @@ class _Resolver:
             window, for_s = int(settings["window"]), int(settings["for"])  # type: ignore[call-overload]
             if fam.threshold_kind in ("bytes_per_hour", "count_per_hour") and "window" not in where:
                 window = max(window, 4 * gc)  # each half must span two GC cycles
+            if fam.id == "limit-forecast" and "window" not in where:
+                window = max(window, 2 * gc)  # the peaks of at least two GC cycles
             self.check_family(fam, settings, where, svc, i, scrape, window, for_s)
             labels = (("owner", owner), ("service", svc.name),
                       ("severity", str(settings["severity"])), *routing)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import jinja2
 
+from rulegen import recording
 from rulegen.errors import UserError
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Series
+from rulegen.recording import FleetLimit
 from rulegen.text import annotation_text, label_value, yaml_string
 from rulegen.units import format_duration, format_size
 
@@ -53,9 +55,10 @@ def rate_text(per_hour: float, unit: str) -> str:
     return f"{num(per_hour)}/h"
 
 
-def subquery(inner: str, window: int, step: int, offset: int = 0) -> str:
+def rng(sel: str, window: int, offset: int = 0) -> str:
+    """A range selector: `sel[window] offset o`."""
     off = f" offset {format_duration(offset)}" if offset else ""
-    return f"{inner}[{format_duration(window)}:{format_duration(step)}]{off}"
+    return f"{sel}[{format_duration(window)}]{off}"
 
 
 class TemplateProblem(UserError):
@@ -82,7 +85,7 @@ def environment(override_dir: str | Path | None = None) -> jinja2.Environment:
     env.filters.update(yq=yaml_string, ann=annotation_text, label=label_value,
                        dur=format_duration, num=num, size=format_size,
                        indent_lines=lambda s, n: s.replace("\n", "\n" + " " * n))
-    env.globals.update(subquery=subquery, rate_text=rate_text, yaml_map=yaml_map,
+    env.globals.update(rng=rng, rate_text=rate_text, yaml_map=yaml_map,
                        link_lines=link_lines)
     return env
 
@@ -109,11 +112,22 @@ class Renderer:
             raise _template_error(exc) from None
 
     def rule_file(self, plan: ServicePlan, source: str) -> str:
+        rec = recording.for_service(plan.name, plan.signals,
+                                    {a.family.id for a in plan.alerts},
+                                    plan.limit.kind if plan.limit else None)
         try:
             return self.file_template.render(
                 svc=plan, alerts=plan.alerts, sig=plan.signals, limit=plan.limit,
-                source=source, group=f"rulegen.{plan.name}",
+                source=source, group=f"rulegen.{plan.name}", rec=rec,
                 watched=list(_tests_for(plan)), AlertPlan=AlertPlan)
+        except jinja2.TemplateError as exc:
+            raise _template_error(exc) from None
+
+    def limit_file(self, fleet: FleetLimit, source: str) -> str:
+        try:
+            return self.env.get_template("limits.yml.j2").render(
+                fleet=fleet, source=source, group=f"rulegen.limit.{fleet.id}",
+                metric=recording.LIMIT_METRIC, label=recording.LIMIT_LABEL)
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 

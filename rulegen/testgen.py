@@ -11,6 +11,8 @@ rule files.
 
 from __future__ import annotations
 
+import posixpath
+
 import jinja2
 
 from rulegen import rulefile
@@ -18,6 +20,7 @@ from rulegen.cases import TestgenError
 from rulegen.cases.groups import batched
 from rulegen.cases.registry import groups_for
 from rulegen.model import ServicePlan
+from rulegen.recording import limit_rules_path
 
 TEST_TEMPLATE = "tests/service.yml.j2"
 EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told otherwise
@@ -31,13 +34,17 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
     """The promtool test file for one service. `rules_rel` is its rule file relative to the
     test file; `rules_text` is that file's text (annotations are taken from it)."""
     rules = rulefile.parse(rules_text)
+    rule_files = [rules_rel]
+    if plan.limit and plan.limit.fleet:  # the limit this service's alerts read
+        rule_files.append(posixpath.normpath(posixpath.join(
+            posixpath.dirname(rules_rel), "../..", limit_rules_path(plan.limit.fleet.id))))
     groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])
     names = [g.name for g in groups]
     if len(names) != len(set(names)):
         raise TestgenError(f"duplicate test group names for service {plan.name}")
     try:
         return env.get_template(TEST_TEMPLATE).render(
-            svc=plan, source=source, rules_rel=rules_rel, groups=groups,
+            svc=plan, source=source, rules_rel=rules_rel, rule_files=rule_files, groups=groups,
             evaluation_interval=EVALUATION_INTERVAL)
     except jinja2.TemplateError as exc:
         raise TestgenError(f"template error in {TEST_TEMPLATE}: {exc}") from None

@@ -181,7 +181,7 @@ def test_warm_rulegen_check_uses_the_same_cache(ws: Workspace) -> None:
                  REFUSE_TESTS="1")
     assert run.code == 0, run.stderr
     assert run.tests_run == [] and run.checks_run == []
-    assert "accounting: 25 cases ok (cached)" in run.stderr.splitlines()
+    assert "accounting: 27 cases ok (cached)" in run.stderr.splitlines()
     assert re.search(r"^rulegen check: 2 services \(2 cached, 0 proved\), \d+ cases, "
                      r"promtool 2\.42\.0; no findings: passed$", run.stderr, re.M), run.stderr
 
@@ -275,7 +275,7 @@ def test_a_failing_result_is_never_cached(ws: Workspace) -> None:
         run = ws.test()
         assert run.code == 1, run.stdout + run.stderr
         assert run.tests_run == [ACCOUNTING_TEST]  # proved again, each time
-        assert "accounting: 26 cases FAILED (1 failing)" in run.stdout
+        assert "accounting: 28 cases FAILED (1 failing)" in run.stdout
         assert _line(run, "recommendation").endswith("(cached)")
         assert "(1 cached, 1 proved)" in _summary(run)
         assert ws.entries() == entries  # nothing stored for the failure

@@ -72,9 +72,11 @@ def test_service_removed_without_regenerating(clone: Path, rulegen) -> None:  # 
     r = check(rulegen)
     assert r.code == ExitCode.FINDINGS
     extra = {x["path"].split("rules_out/")[1] for x in findings(r) if x["check"] == "drift/extra"}
-    # shipping is the only otel-demo-owned service of the slice: its mimir namespace goes too
+    # shipping is the only otel-demo-owned service of the slice: its mimir namespace goes too;
+    # and the only one left with a docker-stats limit: the fleet's limit file of it goes too
     assert extra == {"rules/process/shipping.yml", "tests/process/shipping.yml",
-                     "operator/process/shipping.yaml", "mimir/otel-demo.yml"}
+                     "operator/process/shipping.yaml", "mimir/otel-demo.yml",
+                     "rules/limits/docker-stats.yml", "operator/limits/docker-stats.yaml"}
     assert all("rulegen generate" in x["message"] for x in findings(r)
                if x["check"] == "drift/extra")
 

@@ -420,7 +420,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     time.monotonic(), timings, {})
         return
     rules = root / "rules"
-    globs = [str(rules / "{server}" / "rules" / rt / "*.yml") for rt in ("go", "jvm")]
+    globs = [str(rules / "{server}" / "rules" / d / "*.yml") for d in ("go", "jvm", "limits")]
     apps = [p.app(twin) for p in running for twin in TWINS]
     fleet = Fleet(main, root / "fleet", apps, scrape_interval=f"{SCRAPE_S}s",
                   evaluation_interval=f"{SCRAPE_S}s", rule_files=globs, also=also)

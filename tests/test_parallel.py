@@ -36,7 +36,11 @@ def test_parallel_output_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
     inv = tmp_path / "inventory.yaml"
     inv.write_text(inventory(N, tests=False))
     parallel, serial = compile_both(inv, monkeypatch)
-    assert isinstance(parallel, dict) and len(parallel) == N
+    assert isinstance(parallel, dict)
+    # a rule file per service, and one per limit definition (recorded for the fleet)
+    assert len([p for p in parallel if not p.startswith("rules/limits/")]) == N
+    assert sorted(p for p in parallel if p.startswith("rules/limits/")) == [
+        "rules/limits/cadvisor-4ed25dc8.yml", "rules/limits/kube-state-metrics.yml"]
     assert parallel == serial
 
 
@@ -85,7 +89,9 @@ def test_parallel_writes_the_serial_tree(tmp_path: Path, monkeypatch: pytest.Mon
     inv.write_text(inventory(N, tests=False, targets=("prometheus", "operator", "mimir")))
     tree = generate_both(inv, tmp_path, monkeypatch)
     assert {p.split("/")[0] for p in tree} == {"rules", "operator", "mimir"}
-    assert sum(p.startswith("mimir/") for p in tree) == 50  # one namespace per owner
+    # one namespace per owner, and one for the fleet's limits
+    assert sum(p.startswith("mimir/") for p in tree) == 50 + 1
+    assert "mimir/rulegen-limits.yml" in tree
     again = generate.generate_tree(inv, tmp_path / "parallel")
     assert not again.changed and read_tree(tmp_path / "parallel") == tree
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "parallel", "serial"]

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,8 +86,9 @@ def server_and_out(prometheus_path: str, tmp_path: Path) -> Iterator[tuple[Serve
     shutil.copy(EXAMPLE, inv)
     out = tmp_path / "rules_out"
     write_tree(out, compile_inventory(inv, out).files)
-    runtimes = ["go", "nodejs", "python", "jvm", "dotnet", "process"]
-    server = Server(prometheus_path, tmp_path, [f"{out}/rules/{rt}/*.yml" for rt in runtimes])
+    # every runtime's rule files, and the fleet's limit files (rules/limits/)
+    dirs = ["go", "nodejs", "python", "jvm", "dotnet", "process", "limits"]
+    server = Server(prometheus_path, tmp_path, [f"{out}/rules/{d}/*.yml" for d in dirs])
     try:
         yield server, inv, out
     finally:
@@ -103,12 +105,19 @@ def wait_for(predicate, timeout: float = 15) -> None:  # type: ignore[no-untyped
 
 def test_every_generated_group_loads_healthy_and_reload_applies_changes(server_and_out) -> None:  # type: ignore[no-untyped-def]
     server, inv, out = server_and_out
-    expected = {f"rulegen.{p.stem}" for p in out.glob("rules/*/*.yml")}
+    expected = {f"rulegen.{p.stem}" for p in out.glob("rules/*/*.yml")
+                if p.parent.name != "limits"}
+    expected |= {f"rulegen.limit.{p.stem}" for p in out.glob("rules/limits/*.yml")}
+    assert len(expected) > 14  # the services and the limit groups
     wait_for(lambda: set(server.rules()) == expected)
     rules = server.rules()
-    n_rules = sum(len(r) for r in rules.values())
-    assert n_rules == sum(p.read_text().count("- alert:") for p in out.glob("rules/*/*.yml"))
-    # health is "unknown" until a rule has been evaluated once; never "err"
+    kinds = Counter(r["type"] for g in rules.values() for r in g)
+    files = [p.read_text() for p in out.glob("rules/*/*.yml")]
+    assert kinds == {"alerting": sum(t.count("- alert:") for t in files),
+                     "recording": sum(t.count("- record:") for t in files)}
+    assert kinds["recording"] > 14
+    # health is "unknown" until a rule has been evaluated once; never "err" (a recording rule
+    # that wrote clashing series would be)
     wait_for(lambda: all(r["health"] == "ok" for g in server.rules().values() for r in g),
              timeout=30)
 

@@ -39,7 +39,8 @@ def example_rules(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
 def test_every_example_service_has_a_rule_file(example_rules) -> None:  # type: ignore[no-untyped-def]
     _, files = example_rules
     services = {s["name"] for s in yaml.safe_load(EXAMPLE.read_text())["services"]}
-    got = {Path(p).stem for p in files if p.startswith("rules/")}
+    got = {Path(p).stem for p in files
+           if p.startswith("rules/") and not p.startswith("rules/limits/")}
     assert got == services
 
 
@@ -81,7 +82,7 @@ def test_example_generated_tests_pass(example_rules, promtool_path: str) -> None
 
 
 JOIN_TEST = """
-rule_files: [{rules}]
+rule_files: [{rules}, {limit}]
 evaluation_interval: 1m
 tests:
   - name: joined across label names
@@ -130,7 +131,9 @@ def test_limit_ratio_joins_cadvisor_with_other_label_names(  # type: ignore[no-u
         example_rules, promtool_path: str, tmp_path: Path) -> None:
     out, _ = example_rules
     test = tmp_path / "join_test.yml"
-    test.write_text(JOIN_TEST.format(rules=out / "rules/go/checkout.yml"))
+    # the service's rules and the fleet's cAdvisor limit they read (rules/limits/)
+    [limit] = (out / "rules/limits").glob("cadvisor-*.yml")
+    test.write_text(JOIN_TEST.format(rules=out / "rules/go/checkout.yml", limit=limit))
     r = subprocess.run([promtool_path, "test", "rules", str(test)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -140,7 +143,8 @@ def test_limit_ratio_joins_cadvisor_with_other_label_names(  # type: ignore[no-u
 def test_join_test_can_fail(example_rules, promtool_path: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The join proof is not vacuous: with the app on another pod the firing case fails."""
     out, _ = example_rules
-    broken = JOIN_TEST.format(rules=out / "rules/go/checkout.yml").replace(
+    [limit] = (out / "rules/limits").glob("cadvisor-*.yml")
+    broken = JOIN_TEST.format(rules=out / "rules/go/checkout.yml", limit=limit).replace(
         'pod="checkout-1", container="checkout", id="/kubepods/x"',
         'pod="checkout-9", container="checkout", id="/kubepods/x"')
     test = tmp_path / "join_test.yml"

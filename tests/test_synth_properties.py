@@ -114,6 +114,7 @@ def run_cases(service: tuple[ServicePlan, Path, rulefile.RuleFile], cases: list[
                               + c.background(n, [sig]), expr_tests=[test]))
     text = environment().get_template("tests/service.yml.j2").render(
         svc=plan, source="tests/test_synth_properties.py", rules_rel=str(rules), groups=groups,
+        rule_files=[str(rules)],
         evaluation_interval=60)
     path = tmp / "prop.test.yml"
     path.write_text(text)

@@ -150,6 +150,8 @@ def _services() -> list[tuple[str, str, str]]:
 
 
 SERVICES = _services()
+# The fleet's limit files (rules/limits/<id>.yml): one per limit definition the example uses.
+LIMITS = ("cadvisor-4ed25dc8", "docker-stats", "kube-state-metrics-dee6f273", "otel-k8s")
 
 
 def _body(text: str) -> dict[str, Any]:
@@ -165,9 +167,24 @@ def _header(text: str) -> list[str]:
 # --- operator ---------------------------------------------------------------------------------
 
 
-def test_one_prometheusrule_per_service(example: Output) -> None:
+def test_one_prometheusrule_per_service_and_limit(example: Output) -> None:
     operator = sorted(p for p in example.files if p.startswith("operator/"))
-    assert operator == sorted(f"operator/{rt}/{name}.yaml" for name, rt, _ in SERVICES)
+    assert sorted(p for p in example.files if p.startswith("rules/limits/")) == [
+        f"rules/limits/{lid}.yml" for lid in LIMITS]
+    assert operator == sorted([f"operator/{rt}/{name}.yaml" for name, rt, _ in SERVICES]
+                              + [f"operator/limits/{lid}.yaml" for lid in LIMITS])
+
+
+@pytest.mark.parametrize("lid", LIMITS)
+def test_limit_prometheusrule_valid_and_equal_to_plain_file(example: Output, crd_validator: Any,
+                                                            lid: str) -> None:
+    doc = _body(example.files[f"operator/limits/{lid}.yaml"])
+    assert crd_validator.is_valid(doc)
+    assert doc["metadata"]["name"] == f"rulegen-limit-{lid}"
+    assert doc["spec"] == _body(example.files[f"rules/limits/{lid}.yml"])
+    [group] = doc["spec"]["groups"]
+    assert group["name"] == f"rulegen.limit.{lid}"
+    assert [r["record"] for r in group["rules"]] == ["rulegen:memory_limit_bytes"]
 
 
 @pytest.mark.parametrize("name,runtime", [(s[0], s[1]) for s in SERVICES],
@@ -233,7 +250,7 @@ def test_prometheusrule_spec_passes_promtool(example: Output, tmp_path: Path,
             f = tmp_path / (Path(path).stem + ".yml")
             f.write_text(yaml.safe_dump(_body(text)["spec"], sort_keys=False))
             files.append(f)
-    assert len(files) == len(SERVICES)
+    assert len(files) == len(SERVICES) + len(LIMITS)
     results = promtool.check_rules(promtool.find_promtool(promtool_path), files)
     assert [(r.file, r.errors, r.lint) for r in results if not r.ok or r.lint] == []
 
@@ -280,12 +297,14 @@ def _mimir(files: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 def test_mimir_one_namespace_per_owner(example: Output) -> None:
     mimir = _mimir(example.files)
-    owners = {owner for _, _, owner in SERVICES}
+    owners = {owner for _, _, owner in SERVICES} | {targets.LIMITS_NAMESPACE}
     assert sorted(mimir) == sorted(f"mimir/{o}.yml" for o in owners)
     for path, doc in mimir.items():
         assert set(doc) == {"namespace", "groups"}  # mimirtool decodes with KnownFields(true)
         assert doc["namespace"] == Path(path).stem
-        members = sorted(f"rulegen.{n}" for n, _, o in SERVICES if o == doc["namespace"])
+        members = sorted([f"rulegen.{n}" for n, _, o in SERVICES if o == doc["namespace"]]
+                         + [f"rulegen.limit.{lid}" for lid in LIMITS
+                            if doc["namespace"] == targets.LIMITS_NAMESPACE])
         names = [g["name"] for g in doc["groups"]]
         assert names == members  # this owner's services, sorted by name
         text = example.files[path]
@@ -295,7 +314,8 @@ def test_mimir_one_namespace_per_owner(example: Output) -> None:
 def test_mimir_every_group_exactly_once_and_as_in_plain_file(example: Output) -> None:
     groups = [g for doc in _mimir(example.files).values() for g in doc["groups"]]
     counts = Counter(g["name"] for g in groups)
-    assert counts == Counter(f"rulegen.{name}" for name, _, _ in SERVICES)  # once each, unique
+    assert counts == Counter([f"rulegen.{name}" for name, _, _ in SERVICES]
+                             + [f"rulegen.limit.{lid}" for lid in LIMITS])  # once each, unique
     by_name = {g["name"]: g for g in groups}
     for name, runtime, _ in SERVICES:
         [plain] = _body(example.files[f"rules/{runtime}/{name}.yml"])["groups"]
@@ -329,7 +349,8 @@ def test_mimir_fixed_namespace(tmp_path: Path) -> None:
     assert re.fullmatch(r"mimir/memory-leaks-[0-9a-f]{8}\.yml", path)  # a safe file name
     assert doc["namespace"] == "Memory Leaks"
     names = [g["name"] for g in doc["groups"]]
-    assert names == sorted(f"rulegen.{n}" for n, _, _ in SERVICES)
+    assert names == sorted([f"rulegen.{n}" for n, _, _ in SERVICES]
+                           + [f"rulegen.limit.{lid}" for lid in LIMITS])
     assert not any(p.startswith("operator/") for p in files)
 
 

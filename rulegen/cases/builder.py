@@ -244,9 +244,11 @@ class CaseBuilder:
         return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"{only}}}', t,
                         ((selector("ALERTS", full), 1.0),))
 
-    def silent(self, alertname: str, duration: int, only: str = "") -> ExprTest:
+    def silent(self, alertname: str, duration: int, only: str = "", span: int = 0) -> ExprTest:
+        """No evaluation fired up to `duration` (within its last `span` seconds, if given)."""
+        rng = span or duration + self.settings.step
         return ExprTest(f'max_over_time(ALERTS{{alertname="{alertname}", alertstate="firing"'
-                        f'{only}}}[{dur(duration + self.settings.step)}])', duration)
+                        f'{only}}}[{dur(rng)}])', duration)
 
     def group(self, case: str, comment: str, series: list[InputSeries], *,
               alert_tests: Sequence[AlertTest] = (), expr_tests: Sequence[ExprTest] = (),
@@ -298,7 +300,7 @@ class CaseBuilder:
         elif sh.fires:
             exprs.append(self.firing(name, labels, sh.at, only=only))
         else:
-            exprs.append(self.silent(name, sh.at, only))
+            exprs.append(self.silent(name, sh.at, only, sh.quiet_for))
         heap = self.plan.signals.get("heap")
         if sh.quiet_growth and heap is not None and heap.sel == sig.sel and self.rules.has(
                 MEMORY_GROWTH.alertname):

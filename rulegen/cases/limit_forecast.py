@@ -82,6 +82,30 @@ def leak_gc(f: Forecast) -> Shape | None:
                                  linear_leak(r2, step_s=s.S, n=n2))), t2, True)
 
 
+def leak_gc_wide(f: Forecast) -> Shape | None:
+    """A leak under the declared GC cycle with a wide sawtooth (20% of the limit, peaks from
+    60%), whose peaks reach the limit D >= 9.5h after it starts: firing at least an hour (or
+    what the horizon leaves after `for`) before they do."""
+    s, P, lim = f.s, f.P, f.s.limit
+    if not P:
+        return None
+    start = s.up(s.W + s.G)
+    D = s.up(max(9.5 * HOUR, s.W + 2 * s.G + s.F + s.H + HOUR))
+    t = s.up(start + D - s.H + s.F + 2 * s.G + 5 * MIN)
+    if t >= start + D:
+        return None  # a horizon shorter than `for` and two GC periods leaves no warning
+    A = whole_amplitude(round(0.2 * lim), P, s.S)
+    r = s.whole(0.4 * lim / D, at_least=False)
+    oom = start + (lim - round(0.6 * lim)) / r
+    n = s.n(t)
+    return Shape(
+        "leak-gc-wide", f"a sawtooth of period {dur(P)} and amplitude 20% of the limit, peaks "
+        f"at 60%; from {dur(start)} a leak of {amt(r * HOUR, True)}/h: the peaks reach the "
+        f"limit at {dur(round(oom))}; firing at {dur(t)}, {dur(round(oom) - t)} before",
+        frozen(add(sawtooth(round(0.6 * lim) - A, A, P, step_s=s.S, n=n),
+                   linear_leak(r, start, step_s=s.S, n=n))), t, True)
+
+
 def healthy_steady_high(f: Forecast) -> Shape:
     s, lim, n = f.s, f.s.limit, f.s.n(f.end)
     lo, hi = round(0.85 * lim), round(0.97 * lim)
@@ -110,7 +134,8 @@ def healthy_restart(f: Forecast) -> Shape:
 
 
 CASES: tuple[Callable[[Forecast], Shape | None], ...] = (
-    slow_leak, leak_gc, healthy_steady_high, healthy_warmup_deploy, healthy_restart,
+    slow_leak, leak_gc, leak_gc_wide, healthy_steady_high, healthy_warmup_deploy,
+    healthy_restart,
 )
 
 

@@ -209,6 +209,49 @@ def healthy_daily_curve(g: Growth) -> Shape:
                      add(g.steady(n), daily_curve(amp, DAY, -steep, step_s=s.S, n=n)))
 
 
+def _day2(g: Growth) -> tuple[int, float, int]:
+    """A daily curve steep enough to fire without history (steepest slope 3x threshold, at
+    the end of the steady history on day 1 and again a day later), and the end of its cases:
+    past the steep phase of day 2 by a window, the GC periods and `for`."""
+    s = g.s
+    amp = 3 * s.T * DAY / (2 * math.pi * HOUR)
+    steep = g.hist
+    end = s.up(DAY + steep + s.W + 2 * s.G + s.F + 5 * MIN)
+    return steep, amp, end
+
+
+def healthy_daily_curve_day2(g: Growth) -> Shape | None:
+    s = g.s
+    if not s.gc_cases:
+        return None
+    steep, amp, end = _day2(g)
+    n = s.n(end)
+    day2 = s.up(DAY + s.G)
+    return Shape("healthy-daily-curve-day2", f"a daily traffic curve steep enough to fire "
+                 f"without history (amplitude {g.amt(amp)}, steepest slope 3x threshold at "
+                 f"{dur(steep)} and {dur(DAY + steep)}): silent on day 2 (from {dur(day2)}), "
+                 "where the troughs a day ago are as high",
+                 frozen(add(g.steady(n), constant(q(amp, g.unit), step_s=s.S, n=n),
+                            daily_curve(amp, DAY, -steep, step_s=s.S, n=n))),
+                 end, False, quiet_for=end - day2)
+
+
+def leak_daily_curve_day2(g: Growth) -> Shape | None:
+    s = g.s
+    if not s.gc_cases:
+        return None
+    steep, amp, end = _day2(g)
+    start = s.up(DAY + steep - s.W // 2)
+    t = s.up(start + s.W + s.F + s.G + 5 * MIN)
+    n = s.n(t)
+    return Shape("leak-daily-curve-day2", f"the daily curve of healthy-daily-curve-day2 with "
+                 f"a leak of {g.rate(g.r3)} (3x threshold) from {dur(start)} on day 2: above "
+                 f"the troughs a day ago, firing at {dur(t)}",
+                 frozen(add(g.steady(n), constant(q(amp, g.unit), step_s=s.S, n=n),
+                            daily_curve(amp, DAY, -steep, step_s=s.S, n=n),
+                            linear_leak(g.r3, start, step_s=s.S, n=n))), t, True)
+
+
 def healthy_gaps(g: Growth) -> Shape:
     s, e = g.s, g.hist
     n = s.n(s.up(e + 60 * MIN + s.W + s.G + s.F))
@@ -220,10 +263,9 @@ def healthy_gaps(g: Growth) -> Shape:
 
 def healthy_gaps_aligned(g: Growth) -> Shape | None:
     """The worst gaps for troughs: each starts at a trough that lies a sample or two past a
-    subquery step (a multiple of gc_period), so the step's window holds only the end of the
-    previous cycle (a "trough" up to a whole amplitude too high) unless troughs need a whole
-    period of samples; and the gaps lie half a window apart, at the ends of both halves at
-    once."""
+    multiple of gc_period, so a window ending there holds only the end of the previous cycle
+    (a "trough" up to a whole amplitude too high) unless troughs need half a period of
+    samples; and the gaps lie half a window apart, at the ends of both halves at once."""
     s, e, P = g.s, g.hist, g.P
     if not (s.gc_cases and P):
         return None
@@ -246,6 +288,7 @@ CASES: tuple[Callable[[Growth], Shape | None], ...] = (
     leak_linear, leak_sawtooth, leak_stepwise, leak_long_gc,
     healthy_sawtooth_short, healthy_sawtooth_long, healthy_sawtooth_mid, healthy_warmup_deploy,
     healthy_restart, healthy_step_up, healthy_daily_curve, healthy_gaps, healthy_gaps_aligned,
+    healthy_daily_curve_day2, leak_daily_curve_day2,
 )
 
 

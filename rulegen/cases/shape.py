@@ -21,6 +21,7 @@ class Shape:
     exact: float | None = None  # $value of the primary case (asserted with alert_rule_test)
     limit: str = "set"  # the limit series: set | zero | absent | other (another pod's)
     quiet_growth: bool = False  # also assert memory-growth stays silent
+    quiet_for: int = 0  # silent: over the last quiet_for seconds only (0: the whole series)
 
 
 def q(x: float, unit: float) -> float:

@@ -1,0 +1,153 @@
+"""The recorded series rulegen's rules share (docs/families.md, "Recording rules").
+
+Per service, in the service's own group and before its alerts (so an alert reads what its
+group recorded in the same evaluation):
+
+- `rulegen:<signal>:gc_trough`: the post-GC baseline, the minimum over each GC period (with
+  the filter for partial periods, `_macros.j2: troughs`), for every signal a growth alert or
+  the forecast reads;
+- `rulegen:<signal>:gc_peak`: the GC peaks, the maximum over each GC period (the forecast, and
+  the fleet limit join of a metric limit).
+
+Each carries `service: <name>`, so an alert selects its own service's series by one label and
+no two services' recordings collide. A signal that is the same series as an earlier one
+(heap and resident are one metric for many runtimes) is recorded once, under the earlier
+signal's name.
+
+Per limit definition, for the whole fleet (`rules/limits/<id>.yml`): the limit renamed onto the
+application's labels once, then joined onto every service's recorded GC peaks, so that
+`rulegen:memory_limit_bytes{rulegen_limit="<id>", service="<name>"}` is one service's limit,
+selected by its labels: an alert's cost does not grow with the fleet (only this one rule
+reads every limit series).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from rulegen.promql import Series, label_list, label_replace_chain, selector
+
+LIMIT_METRIC = "rulegen:memory_limit_bytes"
+LIMIT_LABEL = "rulegen_limit"
+SIGNAL_ORDER = ("heap", "resident", "runtime_used", "goroutines", "threads", "handles")
+GROWTH_SIGNALS = {"memory-growth": "heap", "goroutine-leak": "goroutines",
+                  "thread-leak": "threads", "handle-leak": "handles"}
+
+
+def recorded(name: str, service: str, **labels: str) -> str:
+    """The selector of one service's recorded series."""
+    return selector(name, sorted([(k, "=", v) for k, v in labels.items()]
+                                 + [("service", "=", service)]))
+
+
+@dataclass(frozen=True)
+class Recording:
+    name: str  # rulegen:heap:gc_trough
+    kind: str  # trough | peak
+    series: Series
+
+
+@dataclass
+class Recordings:
+    """What one service records, and the selectors its alerts read them with."""
+
+    service: str
+    rules: list[Recording] = field(default_factory=list)
+    _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
+
+    def need(self, signal: str, kind: str, series: Series) -> None:
+        key = (series.sel, kind)
+        if key not in self._names:
+            name = f"rulegen:{signal}:gc_{kind}"
+            self._names[key] = name
+            self.rules.append(Recording(name, kind, series))
+
+    def ref(self, series: Series, kind: str) -> str:
+        return recorded(self._names[(series.sel, kind)], self.service)
+
+    def trough(self, series: Series) -> str:
+        return self.ref(series, "trough")
+
+    def peak(self, series: Series) -> str:
+        return self.ref(series, "peak")
+
+
+def used_signal(limit_kind: str) -> str:
+    """What the limit families compare with the limit: the runtime's own usage against the
+    runtime's own limit, else the resident memory."""
+    return "runtime_used" if limit_kind == "runtime" else "resident"
+
+
+def for_service(service: str, signals: dict[str, Series], families: set[str],
+                limit_kind: str | None) -> Recordings:
+    wanted: dict[str, set[str]] = {}
+    for fam, sig in GROWTH_SIGNALS.items():
+        if fam in families:
+            wanted.setdefault(sig, set()).add("trough")
+    if limit_kind and "limit-forecast" in families:
+        wanted.setdefault(used_signal(limit_kind), set()).update(("trough", "peak"))
+    if limit_kind == "metric":
+        wanted.setdefault("resident", set()).add("peak")  # the fleet limit joins onto it
+    rec = Recordings(service)
+    # Peaks are only ever wanted of one signal (the one the limit is compared with), so the
+    # fleet join finds them as rulegen:resident:gc_peak.
+    for kind in ("trough", "peak"):
+        for sig in SIGNAL_ORDER:
+            if kind in wanted.get(sig, ()) and sig in signals:
+                rec.need(sig, kind, signals[sig])
+    return rec
+
+
+@dataclass(frozen=True)
+class FleetLimit:
+    """One limit definition (a metric, its matchers, the join), recorded for the fleet."""
+
+    id: str  # the value of rulegen_limit, and the file name rules/limits/<id>.yml
+    source: Series  # the limit metric as selected
+    join: tuple[tuple[str, str], ...]  # (application label, limit label)
+    description: str
+
+    @property
+    def on(self) -> tuple[str, ...]:
+        return tuple(app for app, _ in self.join)
+
+    @property
+    def renamed(self) -> str:
+        """The limit per pod, on the application's label names, 0 (no limit) left out."""
+        renames = [(app, lim) for app, lim in self.join if app != lim]
+        inner = label_replace_chain(self.source.sel, renames)
+        return f"max by ({label_list(self.on)}) (\n  {inner}\n) > 0"
+
+    @property
+    def expr(self) -> str:
+        """The limit of each service's series: the renamed limit joined onto the services'
+        recorded GC peaks (value 1 each), keeping the service's labels."""
+        return (f"(\n  {self.renamed.replace(chr(10), chr(10) + '  ')}\n)\n"
+                f"  * on ({label_list(self.on)}) group_right ()\n"
+                f"group by ({label_list((*self.on, 'service'))}) (rulegen:resident:gc_peak)")
+
+    def select(self, service: str) -> str:
+        """One service's limit series."""
+        return recorded(LIMIT_METRIC, service, **{LIMIT_LABEL: self.id})
+
+
+def limit_rules_path(limit: str) -> str:
+    """The fleet limit's rule file in the output (beside rules/<runtime>/)."""
+    return f"rules/limits/{limit}.yml"
+
+
+def limit_id(name: str, source: Series, join: tuple[tuple[str, str], ...],
+             default: bool) -> str:
+    """`name` (the preset, or the metric) when the definition is the preset's own; else with a
+    short digest of the definition, so two definitions never share a recorded series."""
+    name = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "limit"
+    if default:
+        return name
+    digest = hashlib.sha256(repr((source.sel, join)).encode()).hexdigest()[:8]
+    return f"{name}-{digest}"
+
+
+__all__ = ["FleetLimit", "Recording", "Recordings", "for_service", "limit_id", "limit_rules_path",
+           "recorded"]
