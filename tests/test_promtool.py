@@ -894,7 +894,7 @@ def test_real_promtool_passes_the_checks(pt: pm.Promtool, tmp_path: Path) -> Non
     shutil.copy(ROOT / "examples" / "otel-demo" / "inventory.yaml", tmp_path / "inventory.yaml")
     assert _cli(tmp_path, None, "generate", "inventory.yaml").returncode == 0
     rules = sorted(str(p) for p in tmp_path.glob("rules_out/rules/*/*.yml"))
-    assert len(rules) == 14
+    assert len(rules) == 14 + 4  # a file per service, and per limit (rules/limits/)
     batch = pm.check_rules_batch(pt, rules)
     assert batch == pm.check_rules(pt, rules)
     assert [(r.ok, r.rules) for r in batch] == [(True, pm.count_rules(f)) for f in rules]
