@@ -302,8 +302,9 @@ def _render_chunk(job: _Job, loaded: Loaded, staging: Staging | None,
                     files[rel] = text
         except OSError as exc:
             return _Chunk(exc, {}, {})
-        if not mimir:
-            plans = []
+        if not mimir:  # one plan per fleet limit is all the parent needs (_limit_files)
+            plans = list({p.limit.fleet.id: p for p in plans
+                          if p.limit and p.limit.fleet}.values())
     light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
                    loaded.warnings, None)
     return _Chunk(light, files, states, *counts)

@@ -97,6 +97,17 @@ def test_parallel_writes_the_serial_tree(tmp_path: Path, monkeypatch: pytest.Mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml", "parallel", "serial"]
 
 
+def test_parallel_writes_the_fleet_limit_files_without_mimir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the mimir target the workers keep their plans: the limit files, made once in
+    the parent, must still be written (they were not, from 1,000 services up)."""
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(inventory(N, tests=False))
+    tree = generate_both(inv, tmp_path, monkeypatch)
+    assert sorted(p for p in tree if p.startswith("rules/limits/")) == [
+        "rules/limits/cadvisor-4ed25dc8.yml", "rules/limits/kube-state-metrics.yml"]
+
+
 def test_parallel_rewrite_drops_removed_services(tmp_path: Path) -> None:
     inv = tmp_path / "inventory.yaml"
     inv.write_text(inventory(N + 1, tests=False))
@@ -106,8 +117,10 @@ def test_parallel_rewrite_drops_removed_services(tmp_path: Path) -> None:
     written = generate.generate_tree(inv, out)
     assert written.changed
     tree = read_tree(out)
-    assert f"rules/process/svc-{N:05d}.yml" not in tree and len(tree) == N
-    assert all(b'environment: "prod"' in data for data in tree.values())
+    services = {p: d for p, d in tree.items() if not p.startswith("rules/limits/")}
+    assert f"rules/process/svc-{N:05d}.yml" not in tree and len(services) == N
+    assert len(tree) == N + 2  # and the fleet's two limit files
+    assert all(b'environment: "prod"' in data for data in services.values())
 
 
 def test_parallel_refuses_to_overwrite_a_foreign_file(tmp_path: Path) -> None:
