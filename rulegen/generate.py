@@ -6,7 +6,6 @@ import contextlib
 import gc
 import multiprocessing as mp
 import os
-import posixpath
 import re
 import signal
 import threading
@@ -148,36 +147,32 @@ def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
     rule files, so it runs once after the chunks are merged."""
     chosen = tg.chosen(settings, job.targets)
     limits = _limit_files(job, loaded)
-    files.update(limits)
+    files.update(limits.values())
     if "operator" in chosen:
         files.update({tg.operator_path("limits", lid): tg.operator_file(
             text, f"limit-{lid}", settings.operator if settings else None, path)
-            for lid, (path, text) in _by_id(limits).items()})
+            for lid, (path, text) in limits.items()})
     if "mimir" in chosen:
         files.update(tg.mimir_files(
             ((p, path, files[path]) for p in loaded.plans
              for path in [rules_path(p.runtime, p.name)]),
             settings.mimir if settings else None, job.source,
             [(f"rulegen.limit.{lid}", path, text)
-             for lid, (path, text) in _by_id(limits).items()]))
+             for lid, (path, text) in limits.items()]))
     return Output(loaded, dict(sorted(files.items())))
 
 
-def _limit_files(job: _Job, loaded: Loaded) -> dict[str, str]:
-    """rules/limits/<id>.yml: each limit definition the services use, recorded once for the
-    fleet (rulegen/recording.py). From the plans: the same in serial and parallel runs."""
+def _limit_files(job: _Job, loaded: Loaded) -> dict[str, tuple[str, str]]:
+    """id -> (rules/limits/<id>.yml, text): each limit definition the services use, recorded
+    once for the fleet (rulegen/recording.py). From the plans: the same in serial and
+    parallel runs."""
     fleets = {p.limit.fleet.id: p.limit.fleet for p in loaded.plans
               if p.limit and p.limit.fleet}
     if not fleets:
         return {}
     renderer = Renderer(job.templates)
-    return {limit_rules_path(lid): renderer.limit_file(f, job.source)
+    return {lid: (limit_rules_path(lid), renderer.limit_file(f, job.source))
             for lid, f in sorted(fleets.items())}
-
-
-def _by_id(limits: dict[str, str]) -> dict[str, tuple[str, str]]:
-    return {posixpath.splitext(posixpath.basename(path))[0]: (path, text)
-            for path, text in limits.items()}
 
 
 @dataclass(frozen=True)

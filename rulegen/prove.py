@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulegen import promtool
 from rulegen.errors import Problem
-from rulegen.recording import limit_rules_path
+from rulegen.recording import LIMITS_DIR
 
 if TYPE_CHECKING:
     from rulegen.cache import ProofCache
@@ -205,7 +205,7 @@ def case_results(pairs: list[tuple[str, str]],
 
 
 def is_limit_file(out: Path, rule: Path) -> bool:
-    return (out / limit_rules_path("x")).parent == rule.parent
+    return rule.parent == out / LIMITS_DIR
 
 
 def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,

@@ -133,9 +133,12 @@ class FleetLimit:
         return recorded(LIMIT_METRIC, service, **{LIMIT_LABEL: self.id})
 
 
+LIMITS_DIR = "rules/limits"  # the fleet limits' rule files, beside rules/<runtime>/
+
+
 def limit_rules_path(limit: str) -> str:
-    """The fleet limit's rule file in the output (beside rules/<runtime>/)."""
-    return f"rules/limits/{limit}.yml"
+    """The fleet limit's rule file in the output."""
+    return f"{LIMITS_DIR}/{limit}.yml"
 
 
 def limit_id(name: str, source: Series, join: tuple[tuple[str, str], ...],
