@@ -267,7 +267,8 @@ def _proof_summary(proof: Proof, failed: bool, findings: str | None = None) -> s
     """`14 services, 463 cases, promtool 2.42.0: passed`."""
     from rulegen.report import format_summary
 
-    return format_summary(services=len(proof.services), cases=proof.cases,
+    return format_summary(services=proof.service_count, classes=proof.classes,
+                          cases=proof.cases,
                           failed=proof.failed_cases, not_run=proof.not_run,
                           promtool_version=".".join(map(str, proof.tool.version)),
                           findings=findings, ok=not failed,

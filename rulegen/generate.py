@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rulegen import targets as tg
+from rulegen.classes import ClassBuilder, ClassPart, canonical_plans, class_files
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
 from rulegen.loader import Loaded, ServiceNames, load_text, read_inventory
@@ -61,10 +62,11 @@ def compile_inventory(inventory: str | Path, out: str | Path,
 
 def _compile(job: _Job, split: _Split | None) -> Output:
     if split is None:
-        loaded, files = job.run(job.text)
-        return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None)
+        loaded, files, classes = job.run(job.text)
+        return _finish(job, loaded, files, loaded.inventory.output if loaded.inventory else None,
+                       classes)
     merged = _compile_parallel(job, *split)
-    return _finish(job, merged.loaded(job.path), merged.files, merged.settings)
+    return _finish(job, merged.loaded(job.path), merged.files, merged.settings, merged.classes)
 
 
 def generate_tree(inventory: str | Path, out: str | Path,
@@ -92,8 +94,9 @@ def generate_tree(inventory: str | Path, out: str | Path,
             merged = _compile_parallel(job, *split, stage)
             staging = made[0]
             states = merged.states
-            # Only the aggregated files (mimir) are left to write here.
-            extra = _finish(job, merged.loaded(job.path), merged.files, merged.settings).files
+            # Only the aggregated files (mimir, the proof classes) are left to write here.
+            extra = _finish(job, merged.loaded(job.path), merged.files, merged.settings,
+                            merged.classes).files
             states.update(write_files(staging, ((p, t) for p, t in extra.items()
                                                 if p not in states)))
         except BaseException:
@@ -142,9 +145,11 @@ def _prepare(inventory: str | Path, out: str | Path, templates: str | Path | Non
 
 
 def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
-            settings: OutputSettings | None) -> Output:
-    """Add the targets that aggregate across services (mimir): a pure function of the plain
-    rule files, so it runs once after the chunks are merged."""
+            settings: OutputSettings | None, classes: list[ClassPart]) -> Output:
+    """Add what aggregates across services: the fleet limits, the proof classes' test files
+    and index (rulegen/classes.py), the mimir target. A pure function of the plans, the chunks'
+    classes in order and the plain rule files, so it runs once after the chunks are merged."""
+    files.update(class_files(classes, job.source))
     chosen = tg.chosen(settings, job.targets)
     limits = _limit_files(job, loaded)
     files.update(limits.values())
@@ -183,26 +188,37 @@ class _Job:
     templates: str | Path | None
     targets: tuple[str, ...] | None = None  # --target: overrides output.targets
 
-    def run(self, text: str) -> tuple[Loaded, dict[str, str]]:
+    def run(self, text: str) -> tuple[Loaded, dict[str, str], list[ClassPart]]:
         loaded = load_text(text, self.path)
-        return loaded, dict(self.render(loaded))
+        classes: list[ClassPart] = []
+        return loaded, dict(self.render(loaded, classes)), classes
 
-    def render(self, loaded: Loaded) -> Iterator[tuple[str, str]]:
-        """(path, text) of each file, service by service."""
+    def render(self, loaded: Loaded, classes: list[ClassPart]) -> Iterator[tuple[str, str]]:
+        """(path, text) of each service's files, service by service; with tests on, the
+        services' proof classes (rulegen/classes.py) are appended to `classes`: their test
+        files are written once the classes of every chunk are known (`_finish`)."""
         renderer = Renderer(self.templates)
         output = loaded.inventory.output if loaded.inventory else None
         with_tests = output.tests if output else True
         operator = "operator" in tg.chosen(output, self.targets)
-        for plan in loaded.plans:
+        builder = ClassBuilder(
+            lambda canonical: renderer.rule_file(canonical, self.source),
+            lambda plan, rules: (test_path(plan.runtime, plan.name), test_file(
+                plan, rules, f"../../{rules_path(plan.runtime, plan.name)}", self.source,
+                renderer.env))) if with_tests else None
+        canonical = (canonical_plans(loaded.inventory, loaded.located, loaded.plans)
+                     if builder else [])
+        for i, plan in enumerate(loaded.plans):
             rules_rel = rules_path(plan.runtime, plan.name)
             rules = renderer.rule_file(plan, self.source)
             yield rules_rel, rules
             if operator:
                 yield tg.operator_path(plan.runtime, plan.name), tg.operator_file(
                     rules, plan.name, output.operator if output else None, rules_rel)
-            if with_tests:
-                yield test_path(plan.runtime, plan.name), test_file(  # its promtool tests
-                    plan, rules, f"../../{rules_rel}", self.source, renderer.env)
+            if builder:
+                builder.add(plan, rules, canonical[i])
+        if builder:
+            classes.append(builder.part)
 
 
 # Large inventories are compiled in chunks of services, one process per core: YAML parsing,
@@ -268,6 +284,7 @@ class _Chunk:
     loaded: Loaded | OSError
     files: dict[str, str]
     states: dict[str, State]
+    classes: list[ClassPart]  # the chunk's proof classes, with its first members' test files
     services: int = 0
     alerts: int = 0
 
@@ -282,27 +299,28 @@ def _render_chunk(job: _Job, loaded: Loaded, staging: Staging | None,
     plans = loaded.plans
     counts = len(plans), sum(len(p.alerts) for p in plans)
     states: dict[str, State] = {}
+    classes: list[ClassPart] = []
     if staging is None:
-        files = dict(job.render(loaded))
+        files = dict(job.render(loaded, classes))
     else:
         mimir = "mimir" in tg.chosen(output, job.targets)
         files = {}
         try:
             staging.share()
-            for rel, text in job.render(loaded):
+            for rel, text in job.render(loaded, classes):
                 if parent is not None and os.getppid() != parent:
                     raise EOFError  # the parent died: stop writing for nobody
                 states[rel] = staging.put(rel, text.encode("utf-8"))
                 if mimir and rel.startswith("rules/"):
                     files[rel] = text
         except OSError as exc:
-            return _Chunk(exc, {}, {})
+            return _Chunk(exc, {}, {}, [])
         if not mimir:  # one plan per fleet limit is all the parent needs (_limit_files)
             plans = list({p.limit.fleet.id: p for p in plans
                           if p.limit and p.limit.fleet}.values())
     light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
                    loaded.warnings, None)
-    return _Chunk(light, files, states, *counts)
+    return _Chunk(light, files, states, classes, *counts)
 
 
 @dataclass(frozen=True)
@@ -433,7 +451,7 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
         ok = True
     finally:
         workers.close(ok)
-    merged = _Merged([], {}, None, {})
+    merged = _Merged([], {}, None, {}, [])
     for chunk in results:
         loaded = chunk.loaded
         if isinstance(loaded, OSError):  # only a worker that writes can get one
@@ -445,6 +463,7 @@ def _compile_parallel(job: _Job, chunks: list[str], items: list[tuple[int, int]]
         merged.plans += loaded.plans
         merged.files.update(chunk.files)
         merged.states.update(chunk.states)
+        merged.classes += chunk.classes
         merged.services += chunk.services
         merged.alerts += chunk.alerts
     merged.warnings = sorted(warnings)
@@ -457,6 +476,7 @@ class _Merged:
     files: dict[str, str]
     settings: OutputSettings | None
     states: dict[str, State]
+    classes: list[ClassPart]  # in chunk order
     warnings: list[Problem] = field(default_factory=list)
     services: int = 0
     alerts: int = 0

@@ -45,20 +45,33 @@ def elapsed(seconds: float) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
 
+SHOWN_MEMBERS = 5  # services named on a class's line; tests/classes.yml names them all
+
+
 def service_line(s: ServiceResult) -> str:
     """`checkout: 41 cases ok`, `checkout: 41 cases ok (cached)` (a passing result from the
-    proof cache), `checkout: 41 cases FAILED (2 failing)`, ..."""
+    proof cache), `checkout: 41 cases FAILED (2 failing)`, ...; for a proof class of several
+    services, `ad: 44 cases ok, for its class of 2: jvm/ad, jvm/fraud-detection`."""
     if s.test_file is None and s.ok:
         return f"{s.service}: no generated tests (output.tests is false)"
-    if s.ok:
-        return f"{s.service}: {s.cases} cases ok{' (cached)' if s.cached else ''}"
     if s.test_file is None:
         return f"{s.service}: FAILED (no generated test file)"
+    if s.ok:
+        return f"{s.service}: {s.cases} cases ok{' (cached)' if s.cached else ''}{_class(s)}"
     why = [f"{s.failed_cases} failing"] if s.failed_cases else []
     if s.unattributed:
         why.append(f"promtool failed the file as a whole, {s.not_run} not proven"
                    if s.not_run else "promtool failed the file as a whole")
-    return f"{s.service}: {s.cases} cases FAILED ({', '.join(why)})"
+    return f"{s.service}: {s.cases} cases FAILED ({', '.join(why)}){_class(s)}"
+
+
+def _class(s: ServiceResult) -> str:
+    if len(s.members) < 2:
+        return ""
+    names = ", ".join(s.members[:SHOWN_MEMBERS])
+    more = len(s.members) - SHOWN_MEMBERS
+    return f", for its class of {len(s.members)}: {names}" + (
+        f" and {more} more (tests/classes.yml)" if more > 0 else "")
 
 
 class TerminalProgress(ProveProgress):
@@ -110,7 +123,7 @@ class LineProgress(ProveProgress):
 
     def service_done(self, result: ServiceResult) -> None:
         with self._lock:
-            self._done += 1
+            self._done += result.covers
             self._cases += result.cases
             self._failed += result.failed_cases
             self._emit(service_line(result))

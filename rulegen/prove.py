@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rulegen import promtool
+from rulegen.classes import INDEX, ClassIndexError, read_index
 from rulegen.errors import Problem
 from rulegen.recording import LIMITS_DIR
 
@@ -64,6 +65,9 @@ class ServiceResult:
     unattributed: tuple[str, ...] = ()  # failure texts that name no case of the file
     seconds: float = 0.0  # wall time of its promtool run (0 when cached)
     cached: bool = False  # the passing result came from the cache: promtool did not run
+    # The services this result proves (`go/checkout`): the proof class of the service named
+    # by rules_file, its first member (rulegen/classes.py); one service without an index.
+    members: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -76,6 +80,11 @@ class ServiceResult:
     @property
     def runtime(self) -> str:
         return Path(self.rules_file).parent.name
+
+    @property
+    def covers(self) -> int:
+        """How many services this result proves."""
+        return max(1, len(self.members))
 
     @property
     def failed_cases(self) -> int:
@@ -112,6 +121,17 @@ class Proof:
     def ok(self) -> bool:
         return (all(c.ok and not c.lint for c in self.checks)
                 and all(s.ok for s in self.services) and not self.problems)
+
+    @property
+    def service_count(self) -> int:
+        """Services proved (or checked), over all classes."""
+        return sum(s.covers for s in self.services)
+
+    @property
+    def classes(self) -> int:
+        """Proof classes with a test file (one per test file promtool ran or the cache
+        answered)."""
+        return sum(s.test_file is not None for s in self.services)
 
     @property
     def cases(self) -> int:
@@ -235,14 +255,19 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     # The fleet's limit files have no tests of their own: each service's tests load the one it
     # reads (rulegen/recording.py) and prove both.
     services = [r for r in rules if not is_limit_file(out, r)]
-    for rule in services:
+    members, index_problems = _classes(out, services, by_stem)
+    proof.problems += index_problems
+    # One test run per class, on its first service; the class's other services are its members.
+    firsts = [r for r in services if r.relative_to(out / "rules").as_posix() in members]
+    for rule in firsts:
         rel = rule.relative_to(out / "rules").as_posix()
         test = by_stem.get(rel)
         if test is None:
             missing = promtool.TestFailure(None, None, None, None,
                                            f"{rule}: no generated test file tests/{rel}")
             done[str(rule)] = _with_cases(ServiceResult(
-                str(rule), None, 0, (missing,) if tests_expected else ()), [])
+                str(rule), None, 0, (missing,) if tests_expected else (),
+                members=members[rel]), [])
         else:
             pending.append((rule, test))
     say.tests_started(len(services), len(pending))
@@ -261,19 +286,21 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
             continue
         pairs = generated_cases(doc)
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs), (), hit.output,
-                                           cached=True), pairs)
+                                           cached=True, members=_members(out, members, rule)),
+                             pairs)
         done[str(rule)] = result
         say.service_done(result)
     for rule, test, r, seconds in _run_tests(pt, to_run, jobs):
         pairs = generated_cases(parsed.get(test.relative_to(out).as_posix()))
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs),
                                            r.failures if not r.ok else (), r.output,
-                                           seconds=seconds), pairs)
+                                           seconds=seconds,
+                                           members=_members(out, members, rule)), pairs)
         if cache and test in keys:
             cache.put_test(keys[test], r)
         done[str(rule)] = result
         say.service_done(result)
-    proof.services = [done[str(rule)] for rule in services]
+    proof.services = [done[str(rule)] for rule in firsts]
     return proof
 
 
@@ -302,7 +329,49 @@ def _check_rules(pt: promtool.Promtool, rules: list[Path], say: ProveProgress,
 def _with_cases(s: ServiceResult, pairs: list[tuple[str, str]]) -> ServiceResult:
     results, loose = case_results(pairs, s.failures)
     return ServiceResult(s.rules_file, s.test_file, s.cases, s.failures, s.output, results,
-                         loose, s.seconds, s.cached)
+                         loose, s.seconds, s.cached, s.members)
+
+
+def _members(out: Path, members: dict[str, tuple[str, ...]], rule: Path) -> tuple[str, ...]:
+    return members[rule.relative_to(out / "rules").as_posix()]
+
+
+def _classes(out: Path, services: list[Path], tests: dict[str, Path]
+             ) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """`runtime/service.yml` of each class's first service -> the services the class proves
+    (tests/classes.yml, rulegen/classes.py). Without an index, every service is a class of
+    its own. A service the index does not name stays a class of its own, so nothing goes
+    unproved; an index that names a rule file that is not there, or a test file that is not
+    its first service's, is a finding."""
+    rels = [r.relative_to(out / "rules").as_posix() for r in services]
+    own: dict[str, tuple[str, ...]] = {rel: (rel.removesuffix(".yml"),) for rel in rels}
+    index = out / INDEX
+    try:
+        classes = read_index(out)
+    except ClassIndexError as exc:
+        return own, [Problem(str(index), 0, 0, f"{exc}; run rulegen generate", "prove/classes")]
+    if classes is None:
+        return own, []
+    problems: list[str] = []
+    found: dict[str, tuple[str, ...]] = {}
+    covered: set[str] = set()
+    for c in classes:
+        first = f"{c.services[0]}.yml"
+        if c.tests != first:
+            problems.append(f"the class of {c.services[0]} is proved by tests/{c.tests}, not by "
+                            f"its first service's tests/{first}")
+        absent = [s for s in c.services if f"{s}.yml" not in own]
+        problems += [f"names {s}, which has no rule file rules/{s}.yml" for s in absent]
+        if c.tests not in tests:
+            problems.append(f"names tests/{c.tests}, which is not there")
+        found[first] = c.services
+        covered.update(f"{s}.yml" for s in c.services)
+    for rel in rels:  # a rule file the index does not name: proved by its own test file
+        if rel not in covered:
+            found[rel] = own[rel]
+    return found, [Problem(str(index), 0, 0, f"{m}; run rulegen generate", "prove/classes")
+                   for m in problems]
+
 
 
 def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: int | None

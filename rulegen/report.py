@@ -85,6 +85,9 @@ def _service_suite(root: ET.Element, s: ServiceResult) -> None:
                           time=f"{s.seconds:.3f}")
     if s.test_file:
         suite.set("file", s.test_file)
+    if s.members:  # the proof class: the services this suite's cases prove (tests/classes.yml)
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="services", value=" ".join(s.members))
     classname = f"{s.runtime}.{s.service}"
     for c in s.case_results:
         case = ET.SubElement(suite, "testcase", name=c.name, classname=classname)
@@ -175,15 +178,18 @@ def inventory_findings(problems: Sequence[Problem], inventory: str, message: str
 
 def format_summary(*, services: int, cases: int, failed: int = 0, not_run: int = 0,
                    promtool_version: str | None = None, findings: str | None = None,
-                   ok: bool, cached: int | None = None, proved: int = 0) -> str:
-    """`14 services, 463 cases, promtool 2.42.0: passed`;
-    `3 services, 100 cases (2 failed), promtool 2.42.0; 1 error: FAILED`; with the proof cache
-    on (`cached` not None), `14 services (12 cached, 2 proved), 463 cases, ...`."""
+                   ok: bool, cached: int | None = None, proved: int = 0,
+                   classes: int = 0) -> str:
+    """`14 services in 11 classes, 463 cases, promtool 2.42.0: passed`;
+    `3 services in 3 classes, 100 cases (2 failed), promtool 2.42.0; 1 error: FAILED`; with the
+    proof cache on (`cached` not None; counted in classes),
+    `14 services in 11 classes (9 cached, 2 proved), 463 cases, ...`. No classes: no tests ran."""
     counted = [f"{failed} failed"] if failed else []
     if not_run:
         counted.append(f"{not_run} not proven")
     how = f" ({cached} cached, {proved} proved)" if cached is not None else ""
-    parts = [f"{services} service{'s' if services != 1 else ''}{how}",
+    within = f" in {classes} class{'es' if classes != 1 else ''}" if classes else ""
+    parts = [f"{services} service{'s' if services != 1 else ''}{within}{how}",
              f"{cases} case{'s' if cases != 1 else ''}"
              + (f" ({', '.join(counted)})" if counted else "")]
     if promtool_version:

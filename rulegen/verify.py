@@ -103,6 +103,8 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
 
 
 def verify_output(files: Mapping[str, str]) -> list[str]:
-    """`verify_tests` on a compiled output tree (`Output.files`)."""
+    """`verify_tests` on a compiled output tree (`Output.files`): its test files are
+    `tests/<runtime>/<service>.yml` (not the proof classes' index, tests/classes.yml)."""
     return verify_tests({p: t for p, t in files.items() if p.startswith("rules/")},
-                        {p: t for p, t in files.items() if p.startswith("tests/")})
+                        {p: t for p, t in files.items()
+                         if p.startswith("tests/") and p.count("/") == 2})

@@ -154,7 +154,8 @@ def test_cold_run_proves_everything_and_fills_the_cache(cold: tuple[Workspace, R
                               "out/rules/python/recommendation.yml"]
     for service in SERVICES:
         assert re.fullmatch(rf"{service}: \d+ cases ok", _line(run, service))
-    assert re.fullmatch(r"2 services \(0 cached, 2 proved\), \d+ cases, promtool 2\.42\.0: "
+    assert re.fullmatch(r"2 services in 2 classes \(0 cached, 2 proved\), \d+ cases, "
+                        r"promtool 2\.42\.0: "
                         r"passed", _summary(run))
     assert len(ws.entries("test-")) == 2 and len(ws.entries("check-")) == 2
     assert (ws.cache / "CACHEDIR.TAG").read_text().startswith(
@@ -182,7 +183,8 @@ def test_warm_rulegen_check_uses_the_same_cache(ws: Workspace) -> None:
     assert run.code == 0, run.stderr
     assert run.tests_run == [] and run.checks_run == []
     assert "accounting: 27 cases ok (cached)" in run.stderr.splitlines()
-    assert re.search(r"^rulegen check: 2 services \(2 cached, 0 proved\), \d+ cases, "
+    assert re.search(r"^rulegen check: 2 services in 2 classes \(2 cached, 0 proved\), "
+                     r"\d+ cases, "
                      r"promtool 2\.42\.0; no findings: passed$", run.stderr, re.M), run.stderr
 
 

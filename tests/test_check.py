@@ -51,7 +51,8 @@ def test_clean_tree_passes(clone: Path, rulegen) -> None:  # type: ignore[no-unt
     r = check(rulegen)
     assert r.code == ExitCode.OK, r.stdout + r.stderr
     assert [f for f in findings(r) if f["severity"] == "error"] == []
-    assert re.search(r"^rulegen check: 3 services, \d+ cases, promtool [\d.]+; .*: passed$",
+    assert re.search(r"^rulegen check: 3 services in 3 classes, \d+ cases, promtool [\d.]+; "
+                     r".*: passed$",
                      r.stderr, re.M), r.stderr
 
 

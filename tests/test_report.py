@@ -203,6 +203,11 @@ def test_color_wanted(env: dict[str, str], isatty: bool, expected: bool) -> None
 def test_summary_counts() -> None:
     assert format_summary(services=14, cases=463, promtool_version="2.42.0", ok=True) == (
         "14 services, 463 cases, promtool 2.42.0: passed")
+    assert format_summary(services=14, classes=11, cases=392, promtool_version="2.42.0",
+                          ok=True, cached=9, proved=2) == (
+        "14 services in 11 classes (9 cached, 2 proved), 392 cases, promtool 2.42.0: passed")
+    assert format_summary(services=1, classes=1, cases=3, ok=True) == (
+        "1 service in 1 class, 3 cases: passed")
     assert format_summary(services=1, cases=1, failed=1, not_run=2, promtool_version="3.5.0",
                           findings="1 error", ok=False) == (
         "1 service, 1 case (1 failed, 2 not proven), promtool 3.5.0; 1 error: FAILED")

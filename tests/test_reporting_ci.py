@@ -164,7 +164,8 @@ def test_passing_junit_has_every_generated_case(passing: Path,
 def test_passing_summary_counts(passing: Path, passing_runs: dict[str, Run]) -> None:
     total = sum(len(case_names(f)) for f in passing.glob("rules_out/tests/*/*.yml"))
     for fmt, r in passing_runs.items():
-        m = re.search(r"^rulegen check: 2 services, (\d+) cases, promtool \d+\.\d+\.\d+; "
+        m = re.search(r"^rulegen check: 2 services in 2 classes, (\d+) cases, "
+                      r"promtool \d+\.\d+\.\d+; "
                       r"no findings: passed$", r.stderr, re.M)
         assert m, (fmt, r.stderr)
         assert int(m[1]) == total
@@ -227,7 +228,7 @@ def test_failing_json_and_github_point_at_the_case(failing: Path,
 
 def test_failing_summary(failing_runs: dict[str, Run]) -> None:
     for fmt, r in failing_runs.items():
-        assert re.search(r"^rulegen check: 2 services, \d+ cases \([1-9]\d* failed\), "
+        assert re.search(r"^rulegen check: 2 services in 2 classes, \d+ cases \([1-9]\d* failed\), "
                          r"promtool [\d.]+; \d+ errors: FAILED$", r.stderr, re.M), (fmt, r.stderr)
 
 
@@ -239,7 +240,8 @@ def test_rulegen_test_junit(failing: Path) -> None:
     failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
     assert "limit-ratio/over-ratio" in failed and all(
         n and n.startswith("limit-ratio/") for n in failed)
-    assert re.search(r"^rulegen test: 2 services, \d+ cases \(\d+ failed\), promtool [\d.]+: "
+    assert re.search(r"^rulegen test: 2 services in 2 classes, \d+ cases \(\d+ failed\), "
+                     r"promtool [\d.]+: "
                      r"FAILED$", r.stderr, re.M)
 
 
