@@ -203,7 +203,9 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
-        except (ValueError, KeyError, yaml.constructor.ConstructorError):  # `!!int x`
+        # `!!int x`; `!!timestamp x` (PyYAML's timestamp constructor fails on a text that is
+        # not one with AttributeError)
+        except (ValueError, KeyError, AttributeError, yaml.constructor.ConstructorError):
             raise _Refused(node, f"the YAML tag {_tag(node)} does not fit {node.value!r}; "
                            "remove the tag") from None
         if not node.style and node.tag in (_INT, _TIMESTAMP, _BOOL, _FLOAT):  # plain
