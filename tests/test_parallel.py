@@ -223,8 +223,8 @@ def test_a_failing_worker_leaves_nothing_behind(tmp_path: Path,
     inv.write_text(inventory(N, tests=False).replace("environment: bench", "environment: prod"))
     real = generate._Job.render
 
-    def render(self: generate._Job, loaded: object) -> object:
-        for rel, text in real(self, loaded):  # type: ignore[arg-type]
+    def render(self: generate._Job, loaded: object, classes: list[object]) -> object:
+        for rel, text in real(self, loaded, classes):  # type: ignore[arg-type]
             if "svc-01000" in rel:
                 raise KeyError("a bug")
             yield rel, text
