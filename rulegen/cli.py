@@ -43,7 +43,7 @@ def _stderr_line(line: str) -> None:
 @contextlib.contextmanager
 def progress() -> Iterator[ProveProgress]:
     """Progress on stderr while a command runs: the counter on an interactive terminal, else
-    a line per service as it is proved and a heartbeat after RULEGEN_PROGRESS_INTERVAL seconds
+    a line per proof class as it is proved and a heartbeat after RULEGEN_PROGRESS_INTERVAL seconds
     (30) of silence (rulegen/progress.py)."""
     from rulegen.progress import LineProgress, TerminalProgress, interval_from_env
 
@@ -203,7 +203,9 @@ def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None,
              cache_dir: Path | None, no_cache: bool, cache_prune: bool) -> None:
     """Prove the rules in --out: promtool check rules, then every generated promtool test.
 
-    Prints one line per service, and promtool's own text for every failure; with --format
+    Each proof class (services whose rules differ only in identity values, docs/classes.md)
+    is proved once. Prints one line per class, naming its services, and promtool's own text
+    for every failure; with --format
     json/junit/github the findings (junit: every generated case) instead, on stdout.
 
     \b
