@@ -88,8 +88,12 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 @pytest.mark.slow
 def test_example_tests_pass_under_promtool(example: tuple[Path, dict[str, str]]) -> None:
     out, files = example
-    tests = sorted(p for p in files if p.startswith("tests/"))
-    assert len(tests) == len(load_inventory(EXAMPLE).plans)
+    tests = sorted(p for p in files if p.startswith("tests/") and p != INDEX)
+    # one test file per proof class, and the classes cover every service
+    classes = read_index(out) or []
+    assert tests == sorted(f"tests/{c.tests}" for c in classes)
+    assert sorted(s for c in classes for s in c.services) == sorted(
+        f"{p.runtime}/{p.name}" for p in load_inventory(EXAMPLE).plans)
     assert verify_output(files) == []
     results = promtool.test_rules(promtool.find_promtool(), [out / t for t in tests])
     assert {Path(r.file).relative_to(out).as_posix(): failing_groups(r)
