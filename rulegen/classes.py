@@ -22,16 +22,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rulegen.inventory import Service
+from rulegen.errors import Severity
+from rulegen.inventory import Inventory, Service
 from rulegen.model import ServicePlan, plan
 from rulegen.text import yaml_string
+from rulegen.yamlpos import Located
 
 INDEX = "tests/classes.yml"  # in the output directory
 _TOKEN = "@rulegen-id-{}@"
@@ -77,18 +79,19 @@ def canonical_service(svc: Service, p: ServicePlan) -> tuple[Service, Identity]:
     return svc.model_copy(update=update), Identity(tuple(values))
 
 
-def canonical_plans(inventory: Any, located: Any, plans: list[ServicePlan]
+def canonical_plans(inventory: Inventory | None, located: Located | None,
+                    plans: list[ServicePlan]
                     ) -> list[tuple[ServicePlan, Identity] | None]:
     """The canonical plan and identity of each of `plans` (aligned with inventory.services),
     planned by the same code as the real ones; None for a service whose canonical form could
     not be planned (it stays in a class of its own)."""
-    services = list(inventory.services) if inventory is not None else []
-    if located is None or len(services) != len(plans):
+    if inventory is None or located is None or len(inventory.services) != len(plans):
         return [None] * len(plans)
+    services = inventory.services
     pairs = [canonical_service(s, p) for s, p in zip(services, plans, strict=True)]
     canon, problems = plan(inventory.model_copy(update={"services": [s for s, _ in pairs]}),
                            located, list(range(len(pairs))))
-    if len(canon) != len(plans) or any(p.severity.name == "ERROR" for p in problems):
+    if len(canon) != len(plans) or any(p.severity == Severity.ERROR for p in problems):
         return [None] * len(plans)
     return [(dataclasses.replace(c, line=_TOKEN.format(0)), ident)  # type: ignore[arg-type]
             for c, (_, ident) in zip(canon, pairs, strict=True)]
@@ -120,7 +123,8 @@ class ClassBuilder:
     """Fed each service's plan and rendered rule file in order; `render_canonical` renders a
     canonical plan, `render_test` the test file of a service (path, text)."""
 
-    def __init__(self, render_canonical: Any, render_test: Any) -> None:
+    def __init__(self, render_canonical: Callable[[ServicePlan], str],
+                 render_test: Callable[[ServicePlan, str], tuple[str, str]]) -> None:
         self._canonical = render_canonical
         self._test = render_test
         self._texts: dict[str, str] = {}  # repr(canonical plan) -> canonical text
@@ -217,12 +221,6 @@ def read_index(out: Path) -> list[ProofClass] | None:
             raise ClassIndexError(f"class {n}: expected tests: <file> and a services: list")
         found.append(ProofClass(tests, tuple(services)))
     return found
-
-
-def members_of(classes: list[ProofClass]) -> Iterator[tuple[str, ProofClass]]:
-    for c in classes:
-        for s in c.services:
-            yield s, c
 
 
 __all__ = ["INDEX", "ClassBuilder", "ClassPart", "Identity", "ProofClass", "canonical_plans",
