@@ -92,7 +92,8 @@ CATALOG = ROOT / "rulegen" / "catalog.yaml"
 SCRAPE_S = 1
 # gc_period per runtime: at least the cycle after which the heap signal shows a new post-GC
 # value (test_gc_cycles_fit_gc_period measures it): a Go GC cycle (every few seconds here);
-# for the JVM the G1 mixed collections (~20 s here), since on G1 the old generation's
+# for the JVM the G1 mixed collections (every 6-17 s here, 40 s on a loaded machine before the
+# apps kept 3 MB/s of old-generation garbage), since on G1 the old generation's
 # after-GC usage changes only then.
 GC_PERIOD_S = {"go": 10, "jvm": 30}
 WINDOW_S = 120

@@ -2,9 +2,9 @@
 // (-javaagent, export configured by OTEL_* variables), for rulegen's emitter tests.
 // LEAK=1 retains LEAK_BYTES_PER_SEC (default 100 kB/s) for good. Both twins churn
 // CHURN_BYTES_PER_SEC (default 16 MB/s) of short-lived garbage (a young collection every few
-// seconds) and keep a cache of CACHE_BYTES_PER_SEC (default 2 MB/s) entries that expire after
+// seconds) and keep a cache of CACHE_BYTES_PER_SEC (default 3 MB/s) entries that expire after
 // CACHE_SECONDS (default 10): they outlive the young collections, are promoted and die in the
-// old generation, so G1 runs a concurrent cycle and mixed collections every ~20 s with -Xmx128m.
+// old generation, so G1 runs a concurrent cycle and mixed collections every ~10-20 s with -Xmx128m.
 // That matters: on G1 (JDK 17) the old generation's after-GC usage, which the heap signals
 // (jvm.memory.used_after_last_gc, jvm_memory_pool_collection_used_bytes) report, changes only
 // at mixed and full collections, never at young ones; without old-generation garbage a leak
@@ -27,7 +27,7 @@ public final class App {
         boolean leak = "1".equals(System.getenv("LEAK"));
         int leakRate = env("LEAK_BYTES_PER_SEC", 100_000);
         int churnRate = env("CHURN_BYTES_PER_SEC", 16_000_000);
-        int cacheRate = env("CACHE_BYTES_PER_SEC", 2_000_000);
+        int cacheRate = env("CACHE_BYTES_PER_SEC", 3_000_000);
         int cacheTicks = env("CACHE_SECONDS", 10) * 10;
         System.out.println("started leak=" + leak);
         System.out.flush();
