@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_inventory import inventory  # noqa: E402
 
+from rulegen.classes import is_test_file  # noqa: E402
 from rulegen.writer import read_tree  # noqa: E402
 
 WORK = HERE / "out"
@@ -115,7 +116,8 @@ def bench_check(n: int, serial: bool) -> tuple[float | None, float, float, float
     core (what rulegen does). Returns (raw serial, raw check, raw test per core, rulegen)."""
     inv, out = _generated(n, "check", tests=True)
     rules = sorted(str(p) for p in out.glob("rules/*/*.yml"))
-    tests = sorted(str(p) for p in out.glob("tests/*/*.yml"))
+    tests = sorted(str(p) for p in out.glob("tests/**/*.yml")
+                   if is_test_file(p.relative_to(out).as_posix()))
     raw_serial = None
     if serial:
         raw_serial = (timed([PROMTOOL, "check", "rules", *rules])

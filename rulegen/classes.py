@@ -12,9 +12,15 @@ identity value replaced by a numbered placeholder (`@rulegen-id-3@`), through th
 and templates as the real file. A service joins the class of its canonical form only when its
 real rule file is exactly that form with the placeholders replaced by its own values (so a
 template that does anything with a value but print it, or a value whose quoting differs, leaves
-the service in a class of its own). Each class is proved once, by the generated tests of its
-first service (in inventory order); `tests/classes.yml` maps every service to its class.
-docs/classes.md has the why and the layout.
+the service in a class of its own). Each class is proved once, on its canonical form itself: the
+canonical rule file (`tests/classes/<runtime>/<digest>.rules.yml`, placeholders in place of
+the identity values) and the tests generated for it (`...<digest>.yml`), whose series carry
+the placeholders. Which services a class holds, or which one comes first, does not change
+those two files. `tests/classes.yml` maps every service to its class, with its identity
+values, so `rulegen test` can check that each service's rule file is its class's canonical
+form with its own values put back. A service whose rules do not pass for their canonical form
+(see above), or whose tests do not, is a class of its own, proved by its own test file
+(`tests/<runtime>/<service>.yml`). docs/classes.md has the why and the layout.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from rulegen.cases import TestgenError
 from rulegen.errors import Severity
 from rulegen.inventory import Inventory, Service
 from rulegen.model import ServicePlan, plan
@@ -36,6 +43,8 @@ from rulegen.text import yaml_string
 from rulegen.yamlpos import Located
 
 INDEX = "tests/classes.yml"  # in the output directory
+CLASS_DIR = "tests/classes"  # the canonical rule and test files, by runtime
+RULES_SUFFIX = ".rules.yml"
 _TOKEN = "@rulegen-id-{}@"
 _TOKEN_RE = re.compile(r"@rulegen-id-(\d+)@")
 
@@ -109,76 +118,131 @@ def member(runtime: str, service: str) -> str:
     return f"{runtime}/{service}"
 
 
+def class_paths(runtime: str, key: str) -> tuple[str, str]:
+    """The canonical rule file and test file of a class, in the output directory."""
+    stem = f"{CLASS_DIR}/{runtime}/{key.removeprefix('sha256:')[:16]}"
+    return stem + RULES_SUFFIX, stem + ".yml"
+
+
+def is_test_file(rel: str) -> bool:
+    """A promtool test file of an output tree (`tests/go/cart.yml`,
+    `tests/classes/go/<digest>.yml`): not the index, not a canonical rule file."""
+    return (rel.startswith("tests/") and rel.endswith(".yml") and rel != INDEX
+            and not rel.endswith(RULES_SUFFIX))
+
+
+# A test renderer: (plan, rule file text, that rule file relative to the test file, the output
+# root relative to the test file) -> the test file's text.
+RenderTest = Callable[[ServicePlan, str, str, str], str]
+
+
 @dataclass
 class ClassPart:
     """The classes of one run of services (the whole inventory, or one parallel chunk):
-    each service's class in order, and the test file of each class's first service here."""
+    each service's class in order with its identity values (None for a class of its own),
+    and the files that prove each class, from the first service that has it here."""
 
-    members: list[tuple[str, str]] = field(default_factory=list)  # (class key, member)
-    # class key -> (member, test file path, test file text)
-    tests: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    members: list[tuple[str, str, tuple[str, ...] | None]] = field(default_factory=list)
+    tests: dict[str, dict[str, str]] = field(default_factory=dict)  # class key -> files
 
 
 class ClassBuilder:
     """Fed each service's plan and rendered rule file in order; `render_canonical` renders a
-    canonical plan, `render_test` the test file of a service (path, text)."""
+    canonical plan's rule file, `render_test` a test file (`RenderTest`), `own_paths` a
+    service's rule file and own test file in the output directory."""
 
-    def __init__(self, render_canonical: Callable[[ServicePlan], str],
-                 render_test: Callable[[ServicePlan, str], tuple[str, str]]) -> None:
+    def __init__(self, render_canonical: Callable[[ServicePlan], str], render_test: RenderTest,
+                 own_paths: Callable[[ServicePlan], tuple[str, str]]) -> None:
         self._canonical = render_canonical
         self._test = render_test
+        self._own = own_paths
         self._texts: dict[str, str] = {}  # repr(canonical plan) -> canonical text
+        self._refused: set[str] = set()  # classes whose canonical tests are not the services'
         self.part = ClassPart()
 
     def add(self, p: ServicePlan, rules: str,
             canonical: tuple[ServicePlan, Identity] | None) -> None:
-        key = None
+        name = member(p.runtime, p.name)
         if canonical is not None:
             cplan, ident = canonical
             shape = repr(cplan)
             text = self._texts.get(shape)
             if text is None:
                 text = self._texts[shape] = self._canonical(cplan)
-            if ident.instantiate(text) == rules:
-                key = digest(text)
-        name = member(p.runtime, p.name)
-        key = key or "service:" + name
-        self.part.members.append((key, name))
-        if key not in self.part.tests:
-            self.part.tests[key] = (name, *self._test(p, rules))
+            key = digest(text)
+            if (ident.instantiate(text) == rules and key not in self._refused
+                    and (key in self.part.tests
+                         or self._prove_canonically(key, cplan, text, p, ident, rules))):
+                self.part.members.append((key, name, ident.values))
+                return
+        key = "service:" + name
+        self.part.members.append((key, name, None))
+        rules_rel, test_rel = self._own(p)
+        root = _to_root(test_rel)
+        self.part.tests[key] = {test_rel: self._test(p, rules, f"{root}/{rules_rel}", root)}
+
+    def _prove_canonically(self, key: str, cplan: ServicePlan, text: str, p: ServicePlan,
+                           ident: Identity, rules: str) -> bool:
+        """Adds the class's canonical rule and test files, if its canonical tests are the
+        first service's own tests with the placeholders in place of its values (the test
+        generator treats identity values as opaque too); else refuses the class. Refused: a
+        regex matcher the made-up labels must match (a pod named after the service)."""
+        rules_rel, test_rel = class_paths(p.runtime, key)
+        ref, root = rules_rel.rsplit("/", 1)[1], _to_root(test_rel)
+        try:  # made-up labels may have to match a regex the placeholder does not
+            test = self._test(cplan, text, ref, root)
+        except TestgenError:
+            test = None
+        if test is None or ident.instantiate(test) != self._test(p, rules, ref, root):
+            self._refused.add(key)
+            return False
+        self.part.tests[key] = {rules_rel: text, test_rel: test}
+        return True
+
+
+def _to_root(test_rel: str) -> str:
+    """The output root relative to a test file's folder."""
+    return "/".join([".."] * test_rel.count("/"))
 
 
 def class_files(parts: Iterable[ClassPart], source: str) -> dict[str, str]:
-    """The test file of each class (its first service's, over all parts in order) and the
-    index."""
-    first: dict[str, tuple[str, str, str]] = {}
-    members: dict[str, list[str]] = {}
+    """The files that prove each class (from its first service, over all parts in order)
+    and the index."""
+    first: dict[str, dict[str, str]] = {}
+    members: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {}
     for part in parts:
-        for key, name in part.members:
-            members.setdefault(key, []).append(name)
-        for key, test in part.tests.items():
-            first.setdefault(key, test)
+        for key, name, values in part.members:
+            members.setdefault(key, []).append((name, values))
+        for key, files in part.tests.items():
+            first.setdefault(key, files)
     if not members:
         return {}
-    files = {path: text for _, path, text in first.values()}
-    files[INDEX] = index_text(source, [(first[k][1], k, names) for k, names in members.items()])
+    files = {path: text for proof in first.values() for path, text in proof.items()}
+    files[INDEX] = index_text(source, [(next(p for p in first[k] if is_test_file(p)), k, names)
+                                       for k, names in members.items()])
     return files
 
 
-def index_text(source: str, classes: list[tuple[str, str, list[str]]]) -> str:
-    """tests/classes.yml: (test file, class key, members) per class."""
+def index_text(source: str,
+               classes: list[tuple[str, str, list[tuple[str, tuple[str, ...] | None]]]]) -> str:
+    """tests/classes.yml: (test file, class key, members and their identity values) per
+    class."""
     lines = [f"# Generated by rulegen from {source}. DO NOT EDIT.",
              "# Proof classes (docs/classes.md): the services of a class have rule files that "
-             "differ only",
-             "# in identity values; the class is proved once, by its test file, on its first "
-             "service.",
+             "differ only in",
+             "# identity values; the class is proved once, on its canonical form (tests/classes/)."
+             " identity:",
+             "# each service's values of the placeholders @rulegen-id-0@, @rulegen-id-1@, ...",
              "classes:"]
     for path, key, names in classes:
         lines.append(f"  - tests: {yaml_string(path.removeprefix('tests/'))}")
         if not key.startswith("service:"):
             lines.append(f"    canonical: {yaml_string(key)}")
         lines.append("    services:")
-        lines += [f"      - {yaml_string(n)}" for n in names]
+        for name, values in names:
+            lines.append(f"      - service: {yaml_string(name)}")
+            if values is not None:
+                lines.append(f"        identity: [{', '.join(map(yaml_string, values))}]")
     return "\n".join(lines) + "\n"
 
 
@@ -187,8 +251,15 @@ def index_text(source: str, classes: list[tuple[str, str, list[str]]]) -> str:
 
 @dataclass(frozen=True)
 class ProofClass:
-    tests: str  # the test file, relative to tests/: go/checkout.yml
+    tests: str  # the test file, relative to tests/: classes/go/<digest>.yml, go/checkout.yml
     services: tuple[str, ...]  # go/checkout, go/cart, ...
+    canonical: str | None = None  # sha256:... of the canonical rule file; None: a service alone
+    identities: tuple[tuple[str, ...] | None, ...] = ()  # each service's identity values
+
+    @property
+    def rules(self) -> str | None:
+        """The canonical rule file, relative to tests/ (None: a service alone)."""
+        return self.tests.removesuffix(".yml") + RULES_SUFFIX if self.canonical else None
 
 
 class ClassIndexError(ValueError):
@@ -212,16 +283,32 @@ def read_index(out: Path) -> list[ProofClass] | None:
     entries = doc.get("classes") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise ClassIndexError("expected a mapping with a classes: list")
-    found: list[ProofClass] = []
-    for n, e in enumerate(entries, start=1):
-        tests = e.get("tests") if isinstance(e, dict) else None
-        services = e.get("services") if isinstance(e, dict) else None
-        if (not isinstance(tests, str) or not isinstance(services, list) or not services
-                or not all(isinstance(s, str) for s in services)):
-            raise ClassIndexError(f"class {n}: expected tests: <file> and a services: list")
-        found.append(ProofClass(tests, tuple(services)))
-    return found
+    return [_proof_class(n, e) for n, e in enumerate(entries, start=1)]
 
 
-__all__ = ["INDEX", "ClassBuilder", "ClassPart", "Identity", "ProofClass", "canonical_plans",
-           "canonical_service", "class_files", "read_index"]
+def _proof_class(n: int, e: Any) -> ProofClass:
+    tests = e.get("tests") if isinstance(e, dict) else None
+    services = e.get("services") if isinstance(e, dict) else None
+    canonical = e.get("canonical") if isinstance(e, dict) else None
+    if (not isinstance(tests, str) or not isinstance(services, list) or not services
+            or not isinstance(canonical, str | None)):
+        raise ClassIndexError(f"class {n}: expected tests: <file>, canonical: <digest> (or "
+                              "none) and a services: list")
+    names: list[str] = []
+    identities: list[tuple[str, ...] | None] = []
+    for s in services:
+        name = s.get("service") if isinstance(s, dict) else None
+        values = s.get("identity") if isinstance(s, dict) else None
+        if (not isinstance(name, str) or (values is None) != (canonical is None)
+                or not (values is None or (isinstance(values, list)
+                                           and all(isinstance(v, str) for v in values)))):
+            raise ClassIndexError(f"class {n}: expected each service as service: <runtime/name>"
+                                  ", with identity: [values] in a class with a canonical form")
+        names.append(name)
+        identities.append(tuple(values) if values is not None else None)
+    return ProofClass(tests, tuple(names), canonical, tuple(identities))
+
+
+__all__ = ["CLASS_DIR", "INDEX", "RULES_SUFFIX", "ClassBuilder", "ClassPart", "Identity",
+           "ProofClass", "canonical_plans", "canonical_service", "class_files", "class_paths",
+           "digest", "is_test_file", "read_index"]

@@ -204,8 +204,9 @@ def test_cmd(inventory: Path, out: Path, fmt: str, promtool_path: str | None,
     """Prove the rules in --out: promtool check rules, then every generated promtool test.
 
     Each proof class (services whose rules differ only in identity values, docs/classes.md)
-    is proved once. Prints one line per class, naming its services, and promtool's own text
-    for every failure; with --format
+    is proved once, on its canonical rule file, and every service's rule file is checked to be
+    that file with its own values. Prints one line per class, naming its services, and
+    promtool's own text for every failure; with --format
     json/junit/github the findings (junit: every generated case) instead, on stdout.
 
     \b

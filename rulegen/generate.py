@@ -203,9 +203,10 @@ class _Job:
         operator = "operator" in tg.chosen(output, self.targets)
         builder = ClassBuilder(
             lambda canonical: renderer.rule_file(canonical, self.source),
-            lambda plan, rules: (test_path(plan.runtime, plan.name), test_file(
-                plan, rules, f"../../{rules_path(plan.runtime, plan.name)}", self.source,
-                renderer.env))) if with_tests else None
+            lambda plan, rules, rules_rel, root: test_file(plan, rules, rules_rel, root,
+                                                           self.source, renderer.env),
+            lambda plan: (rules_path(plan.runtime, plan.name),
+                          test_path(plan.runtime, plan.name))) if with_tests else None
         canonical = (canonical_plans(loaded.inventory, loaded.located, loaded.plans)
                      if builder else [])
         for i, plan in enumerate(loaded.plans):

@@ -214,7 +214,7 @@ class MimirSettings(Strict):
 
 class OutputSettings(Strict):
     tests: bool = Field(True, description=(
-        "write a promtool test file per service next to its rules (tests/<runtime>/...)"))
+        "write the promtool tests of the rules, one file per proof class (tests/)"))
     targets: list[Target] = Field(["prometheus"], description=(
         "what to write besides the tests: prometheus = rules/<runtime>/<service>.yml (Prometheus, "
         "Thanos Ruler; always written, the tests use them), operator = a PrometheusRule per "

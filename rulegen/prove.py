@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rulegen import promtool
-from rulegen.classes import INDEX, ClassIndexError, read_index
+from rulegen.classes import (
+    CLASS_DIR,
+    INDEX,
+    RULES_SUFFIX,
+    ClassIndexError,
+    Identity,
+    ProofClass,
+    digest,
+    is_test_file,
+    read_index,
+)
 from rulegen.errors import Problem
 from rulegen.recording import LIMITS_DIR
 
@@ -67,6 +77,7 @@ class ServiceResult:
     cached: bool = False  # the passing result came from the cache: promtool did not run
     # The services this result proves (`go/checkout`): the proof class of the service named
     # by rules_file, its first member (rulegen/classes.py); one service without an index.
+    # test_file is the class's: its canonical form's tests, or the service's own.
     members: tuple[str, ...] = ()
 
     @property
@@ -237,17 +248,19 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     result it holds are not run again, and new passing results are stored in it."""
     say = progress or ProveProgress()
     rules = sorted(out.glob("rules/*/*.yml"))
-    tests = sorted(out.glob("tests/*/*.yml"))
+    tests = sorted(p for p in out.glob("tests/**/*.yml")
+                   if is_test_file(p.relative_to(out).as_posix()))
+    canonical = sorted(out.glob(f"{CLASS_DIR}/*/*{RULES_SUFFIX}"))
     proof = Proof(pt, cache_used=bool(cache and cache.enabled))
     if not rules:
         proof.problems.append(Problem(str(out), 0, 0, "no rule files found; run rulegen "
                                       "generate first", "prove/empty"))
         return proof
     proof.checks = _check_rules(pt, rules, say, cache)
-    by_stem = {p.relative_to(out / "tests").as_posix(): p for p in tests}
+    by_rel = {p.relative_to(out / "tests").as_posix(): p for p in tests}
     parsed: dict[str, Any] = {}
     if tests:  # the rule files are read for the tests' sake only
-        proof.problems += _verify(out, rules, tests, parsed)
+        proof.problems += _verify(out, rules + canonical, tests, parsed)
     if not run_tests:
         return proof
     done: dict[str, ServiceResult] = {}
@@ -255,19 +268,19 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     # The fleet's limit files have no tests of their own: each service's tests load the one it
     # reads (rulegen/recording.py) and prove both.
     services = [r for r in rules if not is_limit_file(out, r)]
-    members, index_problems = _classes(out, services, by_stem)
+    classes, index_problems = _classes(out, services, by_rel)
     proof.problems += index_problems
-    # One test run per class, on its first service; the class's other services are its members.
-    firsts = [r for r in services if r.relative_to(out / "rules").as_posix() in members]
-    for rule in firsts:
-        rel = rule.relative_to(out / "rules").as_posix()
-        test = by_stem.get(rel)
+    # One test run per class; its result is reported under its first service.
+    members = {out / "rules" / c.first: c.members for c in classes}
+    for c in classes:
+        rule = out / "rules" / c.first
+        test = by_rel.get(c.tests)
         if test is None:
             missing = promtool.TestFailure(None, None, None, None,
-                                           f"{rule}: no generated test file tests/{rel}")
+                                           f"{rule}: no generated test file tests/{c.tests}")
             done[str(rule)] = _with_cases(ServiceResult(
                 str(rule), None, 0, (missing,) if tests_expected else (),
-                members=members[rel]), [])
+                members=c.members), [])
         else:
             pending.append((rule, test))
     say.tests_started(len(services), len(pending))
@@ -286,21 +299,19 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
             continue
         pairs = generated_cases(doc)
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs), (), hit.output,
-                                           cached=True, members=_members(out, members, rule)),
-                             pairs)
+                                           cached=True, members=members[rule]), pairs)
         done[str(rule)] = result
         say.service_done(result)
     for rule, test, r, seconds in _run_tests(pt, to_run, jobs):
         pairs = generated_cases(parsed.get(test.relative_to(out).as_posix()))
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs),
                                            r.failures if not r.ok else (), r.output,
-                                           seconds=seconds,
-                                           members=_members(out, members, rule)), pairs)
+                                           seconds=seconds, members=members[rule]), pairs)
         if cache and test in keys:
             cache.put_test(keys[test], r)
         done[str(rule)] = result
         say.service_done(result)
-    proof.services = [done[str(rule)] for rule in firsts]
+    proof.services = [done[str(out / "rules" / c.first)] for c in classes]
     return proof
 
 
@@ -332,19 +343,23 @@ def _with_cases(s: ServiceResult, pairs: list[tuple[str, str]]) -> ServiceResult
                          loose, s.seconds, s.cached, s.members)
 
 
-def _members(out: Path, members: dict[str, tuple[str, ...]], rule: Path) -> tuple[str, ...]:
-    return members[rule.relative_to(out / "rules").as_posix()]
+@dataclass(frozen=True)
+class _Class:
+    first: str  # the rule file of its first service, relative to rules/: go/checkout.yml
+    tests: str  # its test file, relative to tests/
+    members: tuple[str, ...]  # go/checkout, go/cart, ...
 
 
 def _classes(out: Path, services: list[Path], tests: dict[str, Path]
-             ) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
-    """`runtime/service.yml` of each class's first service -> the services the class proves
-    (tests/classes.yml, rulegen/classes.py). Without an index, every service is a class of
+             ) -> tuple[list[_Class], list[Problem]]:
+    """The proof classes of an output tree (tests/classes.yml, rulegen/classes.py), in the
+    order of their first services' rule files. Without an index, every service is a class of
     its own. A service the index does not name stays a class of its own, so nothing goes
-    unproved; an index that names a rule file that is not there, or a test file that is not
-    its first service's, is a finding."""
+    unproved. Findings: an index that names a rule file that is not there, or a test file that
+    is not; a canonical rule file whose digest is not the class's; a service's rule file that
+    is not its class's canonical form with its identity values put back (edited by hand)."""
     rels = [r.relative_to(out / "rules").as_posix() for r in services]
-    own: dict[str, tuple[str, ...]] = {rel: (rel.removesuffix(".yml"),) for rel in rels}
+    own = [_Class(rel, rel, (rel.removesuffix(".yml"),)) for rel in rels]
     index = out / INDEX
     try:
         classes = read_index(out)
@@ -352,26 +367,55 @@ def _classes(out: Path, services: list[Path], tests: dict[str, Path]
         return own, [Problem(str(index), 0, 0, f"{exc}; run rulegen generate", "prove/classes")]
     if classes is None:
         return own, []
+    known = set(rels)
     problems: list[str] = []
-    found: dict[str, tuple[str, ...]] = {}
-    covered: set[str] = set()
+    found: dict[str, _Class] = {}
     for c in classes:
         first = f"{c.services[0]}.yml"
-        if c.tests != first:
-            problems.append(f"the class of {c.services[0]} is proved by tests/{c.tests}, not by "
-                            f"its first service's tests/{first}")
-        absent = [s for s in c.services if f"{s}.yml" not in own]
+        absent = [s for s in c.services if f"{s}.yml" not in known]
         problems += [f"names {s}, which has no rule file rules/{s}.yml" for s in absent]
         if c.tests not in tests:
             problems.append(f"names tests/{c.tests}, which is not there")
-        found[first] = c.services
-        covered.update(f"{s}.yml" for s in c.services)
-    for rel in rels:  # a rule file the index does not name: proved by its own test file
-        if rel not in covered:
-            found[rel] = own[rel]
-    return found, [Problem(str(index), 0, 0, f"{m}; run rulegen generate", "prove/classes")
-                   for m in problems]
+        if c.canonical is None and c.tests != first:
+            problems.append(f"{c.services[0]} is proved by tests/{c.tests}, not by its own "
+                            f"tests/{first}")
+        elif c.canonical is not None and not absent:
+            problems += _members_of_canonical(out, c)
+        found[first] = _Class(first, c.tests, c.services)
+        known -= {f"{s}.yml" for s in c.services}
+    for rel in known:  # a rule file the index does not name: proved by its own test file
+        found[rel] = _Class(rel, rel, (rel.removesuffix(".yml"),))
+    return ([found[rel] for rel in rels if rel in found],
+            [Problem(str(index), 0, 0, f"{m}; run rulegen generate", "prove/classes")
+             for m in problems])
 
+
+def _members_of_canonical(out: Path, c: ProofClass) -> list[str]:
+    """A class's canonical rule file is the one its digest names, and each service's rule file
+    is that text with the service's identity values put back."""
+    where = f"tests/{c.rules}"
+    try:
+        text = (out / where).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return [f"names {where}, which does not read"]
+    if digest(text) != c.canonical:
+        return [f"{where} is not the canonical form {c.canonical} (edited by hand?)"]
+    problems = []
+    for name, values in zip(c.services, c.identities, strict=True):
+        try:
+            rules = (out / "rules" / f"{name}.yml").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"rules/{name}.yml does not read")
+            continue
+        try:
+            same = values is not None and Identity(values).instantiate(text) == rules
+        except IndexError:  # fewer values than the canonical form has placeholders
+            same = False
+        if not same:
+            problems.append(f"rules/{name}.yml is not its class's canonical form {where} with "
+                            "its identity values put back (edited by hand?), so that class's "
+                            "proof does not cover it")
+    return problems
 
 
 def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: int | None

@@ -29,15 +29,16 @@ EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told
 # --- the test file -------------------------------------------------------------------------
 
 
-def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, source: str,
+def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, source: str,
               env: jinja2.Environment) -> str:
-    """The promtool test file for one service. `rules_rel` is its rule file relative to the
-    test file; `rules_text` is that file's text (annotations are taken from it)."""
+    """The promtool test file for one service (or a proof class's canonical form,
+    rulegen/classes.py). `rules_rel` is its rule file relative to the test file, `root` the
+    output directory relative to the test file; `rules_text` is the rule file's text
+    (annotations are taken from it)."""
     rules = rulefile.parse(rules_text)
     rule_files = [rules_rel]
     if plan.limit and plan.limit.fleet:  # the limit this service's alerts read
-        rule_files.append(posixpath.normpath(posixpath.join(
-            posixpath.dirname(rules_rel), "../..", limit_rules_path(plan.limit.fleet.id))))
+        rule_files.append(posixpath.join(root, limit_rules_path(plan.limit.fleet.id)))
     groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])
     names = [g.name for g in groups]
     if len(names) != len(set(names)):

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from rulegen import rulefile
+from rulegen.classes import RULES_SUFFIX, is_test_file
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -103,8 +104,9 @@ def verify_tests(rule_files: Mapping[str, str], test_files: Mapping[str, str],
 
 
 def verify_output(files: Mapping[str, str]) -> list[str]:
-    """`verify_tests` on a compiled output tree (`Output.files`): its test files are
-    `tests/<runtime>/<service>.yml` (not the proof classes' index, tests/classes.yml)."""
-    return verify_tests({p: t for p, t in files.items() if p.startswith("rules/")},
-                        {p: t for p, t in files.items()
-                         if p.startswith("tests/") and p.count("/") == 2})
+    """`verify_tests` on a compiled output tree (`Output.files`): its rule files are
+    `rules/...` and the proof classes' canonical forms (`tests/classes/...rules.yml`), its
+    test files the rest of `tests/` but the index (rulegen/classes.py)."""
+    return verify_tests({p: t for p, t in files.items()
+                         if p.startswith("rules/") or p.endswith(RULES_SUFFIX)},
+                        {p: t for p, t in files.items() if is_test_file(p)})

@@ -7,15 +7,34 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, settings
+
+from rulegen.classes import INDEX, Identity
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "otel-demo" / "inventory.yaml"
 
+
+
+def service_test(files: Mapping[str, str], service: str) -> tuple[str, str]:
+    """(path, text) of the test file that proves `service` (`go/checkout`) in a compiled
+    output's files (rulegen/classes.py): its class's canonical tests with the service's own
+    identity values put back, which is what the service's own test file would hold; or the
+    service's own test file when it is a class of its own."""
+    for c in yaml.safe_load(files[INDEX])["classes"]:
+        for m in c["services"]:
+            if m["service"] == service:
+                path = f"tests/{c['tests']}"
+                if "identity" not in m:
+                    return path, files[path]
+                return path, Identity(tuple(m["identity"])).instantiate(files[path])
+    raise KeyError(f"{service} is in no proof class")
 
 
 def example_slice(*names: str) -> str:

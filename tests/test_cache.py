@@ -27,12 +27,12 @@ import pytest
 
 from rulegen import cache as cache_mod
 from rulegen.cache import ProofCache
+from rulegen.classes import read_index
 from rulegen.promtool import CheckResult, Promtool, TestResult
 from tests.conftest import DEFAULT_LINE, ROOT, example_slice, line_binary
 
 SERVICES = ("accounting", "recommendation")
-ACCOUNTING_TEST = "out/tests/dotnet/accounting.yml"
-RECOMMENDATION_TEST = "out/tests/python/recommendation.yml"
+ACCOUNTING, RECOMMENDATION = "dotnet/accounting", "python/recommendation"
 
 WRAPPER = """#!/bin/sh
 # logs every promtool call, then runs the real one
@@ -80,6 +80,11 @@ class Workspace:
     def entries(self, kind: str = "") -> set[str]:
         folder = self.cache / cache_mod.FOLDER
         return {p.name for p in folder.glob(f"{kind}*.json")} if folder.is_dir() else set()
+
+    def test_of(self, service: str) -> str:
+        """The test file that proves `service` (`dotnet/accounting`): its proof class's."""
+        [c] = [c for c in read_index(self.root / "out") or [] if service in c.services]
+        return f"out/tests/{c.tests}"
 
     def entry_for(self, test_file: str) -> Path:
         """The cache entry of a test file (by the file it was stored for)."""
@@ -149,7 +154,7 @@ def _summary(run: Run) -> str:
 def test_cold_run_proves_everything_and_fills_the_cache(cold: tuple[Workspace, Run]) -> None:
     ws, run = cold
     assert run.code == 0, run.stdout + run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST, RECOMMENDATION_TEST]
+    assert run.tests_run == sorted([ws.test_of(ACCOUNTING), ws.test_of(RECOMMENDATION)])
     assert run.checks_run == ["out/rules/dotnet/accounting.yml",
                               "out/rules/python/recommendation.yml"]
     for service in SERVICES:
@@ -199,7 +204,7 @@ def test_no_cache_proves_everything_and_writes_nothing(ws: Workspace) -> None:
     before = {p: p.stat().st_mtime_ns for p in ws.cache.rglob("*")}
     run = ws.test("--no-cache")
     assert run.code == 0, run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST, RECOMMENDATION_TEST]
+    assert run.tests_run == sorted([ws.test_of(ACCOUNTING), ws.test_of(RECOMMENDATION)])
     assert "cached" not in run.stdout
     assert {p: p.stat().st_mtime_ns for p in ws.cache.rglob("*")} == before
 
@@ -209,8 +214,8 @@ def test_no_cache_proves_everything_and_writes_nothing(ws: Workspace) -> None:
 
 def test_a_threshold_change_reproves_exactly_that_service(ws: Workspace) -> None:
     inv = ws.root / "inv.yaml"
-    # three lines added to accounting: the header of every later service's files names its
-    # (now moved) inventory line, which must not count as a change to those files
+    # three lines added to accounting: the header of every later service's rule file names
+    # its (now moved) inventory line, which must not count as a change to that file
     text = inv.read_text()
     edited = text.replace("    memory_limit: {source: none}\n",
                           "    memory_limit: {source: none}\n    alerts:\n"
@@ -218,14 +223,17 @@ def test_a_threshold_change_reproves_exactly_that_service(ws: Workspace) -> None
     assert edited != text
     inv.write_text(edited)
     before = {p: p.read_bytes() for p in (ws.root / "out").rglob("*.yml")}
+    old_accounting = ws.entry_for(ws.test_of(ACCOUNTING)).name
     assert ws.run("generate", "inv.yaml", "--out", "out").code == 0
-    changed = sorted(str(p.relative_to(ws.root)) for p, b in before.items() if p.read_bytes() != b)
-    assert RECOMMENDATION_TEST in changed  # its header's line number moved
-    old_accounting = ws.entry_for(ACCOUNTING_TEST).name
+    changed = sorted(str(p.relative_to(ws.root)) for p, b in before.items()
+                     if not p.exists() or p.read_bytes() != b)
+    # its header's line number moved; its class's canonical tests have no line in them
+    assert "out/rules/python/recommendation.yml" in changed
+    assert ws.test_of(RECOMMENDATION) not in changed
 
     run = ws.test("--cache-prune")
     assert run.code == 0, run.stdout + run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST]
+    assert run.tests_run == [ws.test_of(ACCOUNTING)]
     assert run.checks_run == ["out/rules/dotnet/accounting.yml"]
     assert re.fullmatch(r"accounting: \d+ cases ok", _line(run, "accounting"))
     assert _line(run, "recommendation").endswith(" cases ok (cached)")
@@ -239,7 +247,7 @@ def test_a_threshold_change_reproves_exactly_that_service(ws: Workspace) -> None
 def test_another_promtool_version_invalidates(ws: Workspace) -> None:
     run = ws.test(FAKE_VERSION="2.99.0")
     assert run.code == 0, run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST, RECOMMENDATION_TEST]
+    assert run.tests_run == sorted([ws.test_of(ACCOUNTING), ws.test_of(RECOMMENDATION)])
     assert len(run.checks_run) == 2
     assert "(0 cached, 2 proved)" in _summary(run) and "promtool 2.99.0" in _summary(run)
     # the real version's entries are still there, and still hit
@@ -251,7 +259,7 @@ def test_another_promtool_binary_of_the_same_version_invalidates(ws: Workspace) 
     ws.promtool.write_text(ws.promtool.read_text() + "# another build\n")
     run = ws.test()
     assert run.code == 0, run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST, RECOMMENDATION_TEST]
+    assert run.tests_run == sorted([ws.test_of(ACCOUNTING), ws.test_of(RECOMMENDATION)])
     assert "(0 cached, 2 proved)" in _summary(run) and "promtool 2.42.0" in _summary(run)
 
 
@@ -260,7 +268,7 @@ def test_another_promtool_binary_of_the_same_version_invalidates(ws: Workspace) 
 
 def _break_accounting(ws: Workspace) -> None:
     """A test group promtool fails: the memory-growth alert expected at 1m of an empty input."""
-    test = ws.root / ACCOUNTING_TEST
+    test = ws.root / ws.test_of(ACCOUNTING)
     text = test.read_text()
     alert = re.search(r"alertname: (\S+)", text)
     assert alert
@@ -276,7 +284,7 @@ def test_a_failing_result_is_never_cached(ws: Workspace) -> None:
     for _ in range(2):
         run = ws.test()
         assert run.code == 1, run.stdout + run.stderr
-        assert run.tests_run == [ACCOUNTING_TEST]  # proved again, each time
+        assert run.tests_run == [ws.test_of(ACCOUNTING)]  # proved again, each time
         assert "accounting: 28 cases FAILED (1 failing)" in run.stdout
         assert _line(run, "recommendation").endswith("(cached)")
         assert "(1 cached, 1 proved)" in _summary(run)
@@ -287,8 +295,8 @@ def test_a_failing_result_is_never_cached(ws: Workspace) -> None:
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "tampered",
                                     "other-format"])
 def test_a_corrupt_or_foreign_entry_is_ignored(ws: Workspace, damage: str) -> None:
-    entry = ws.entry_for(ACCOUNTING_TEST)
-    other = ws.entry_for(RECOMMENDATION_TEST)
+    entry = ws.entry_for(ws.test_of(ACCOUNTING))
+    other = ws.entry_for(ws.test_of(RECOMMENDATION))
     data = json.loads(entry.read_text())
     if damage == "truncated":
         entry.write_bytes(entry.read_bytes()[:40])
@@ -304,7 +312,7 @@ def test_a_corrupt_or_foreign_entry_is_ignored(ws: Workspace, damage: str) -> No
         entry.write_text(json.dumps(data))
     run = ws.test()
     assert run.code == 0, run.stdout + run.stderr
-    assert run.tests_run == [ACCOUNTING_TEST]
+    assert run.tests_run == [ws.test_of(ACCOUNTING)]
     assert _line(run, "recommendation").endswith("(cached)")
     assert "1 corrupt or foreign entry ignored" in run.stderr
     # the entry was proved again and rewritten: the next run needs no promtool test

@@ -2,9 +2,10 @@
 
 The canonical form is sound: services put in one class have rule files that differ only in
 their identity values, and anything that changes what the rules do splits the class. The
-output stores one test file per class and an index that names every service's class; `rulegen
-test` proves each class once, says which services it proved, and refuses an index that does
-not match the tree.
+output stores one canonical rule file and its test file per class and an index that names
+every service's class and identity values; `rulegen test` proves each class once, says which
+services it proved, and refuses an index that does not match the tree (a service's rule file
+that is not its class's canonical form with its values put back, among others).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rulegen.classes import INDEX, ClassIndexError, read_index
+from rulegen.classes import INDEX, ClassIndexError, Identity, read_index
 from rulegen.generate import compile_inventory, generate_tree
 from tests.conftest import example_slice
 from tests.test_cache import Workspace
@@ -58,7 +59,18 @@ SAME = """  - name: checkout
 
 
 def _classes(files: dict[str, str]) -> list[list[str]]:
-    return [c["services"] for c in yaml.safe_load(files[INDEX])["classes"]]
+    return [[m["service"] for m in c["services"]]
+            for c in yaml.safe_load(files[INDEX])["classes"]]
+
+
+CANONICAL = re.compile(r"tests/classes/(\w+)/[0-9a-f]{16}(\.rules)?\.yml")
+
+
+def _class_files(files: dict[str, str], runtime: str = "go") -> list[str]:
+    """The canonical rule and test files of the output, checked for their names."""
+    found = sorted(p for p in files if p.startswith("tests/classes/"))
+    assert all((m := CANONICAL.fullmatch(p)) and m[1] == runtime for p in found), found
+    return found
 
 
 def _compile(tmp_path: Path, text: str) -> dict[str, str]:
@@ -70,9 +82,14 @@ def _compile(tmp_path: Path, text: str) -> dict[str, str]:
 def test_services_differing_only_in_identity_share_one_class(tmp_path: Path) -> None:
     files = _compile(tmp_path, HEAD + SAME)
     assert _classes(files) == [["go/checkout", "go/cart", "go/email"]]
-    # One test file, the first service's; every service keeps its own rule file.
-    assert sorted(p for p in files if p.startswith("tests/")) == [INDEX, "tests/go/checkout.yml"]
+    # One canonical rule file and its test file; every service keeps its own rule file.
+    rules, test = _class_files(files)
+    assert rules == test.replace(".yml", ".rules.yml")
+    assert sorted(p for p in files if p.startswith("tests/")) == [INDEX, rules, test]
     assert {"rules/go/checkout.yml", "rules/go/cart.yml", "rules/go/email.yml"} <= set(files)
+    # The canonical form carries placeholders where the services' identity values go.
+    assert 'service="@rulegen-id-1@"' in files[rules] and "checkout" not in files[rules]
+    assert "checkout" not in files[test] and "shop-" not in files[test]
 
 
 def test_rules_of_one_class_differ_only_in_identity_values(tmp_path: Path) -> None:
@@ -89,6 +106,13 @@ def test_rules_of_one_class_differ_only_in_identity_values(tmp_path: Path) -> No
     for old, new in swaps:
         first = first.replace(old, new)
     assert first == second
+    # And as rulegen test checks it: each rule file is the class's canonical form with the
+    # service's identity values (from the index) put back.
+    [c] = yaml.safe_load(files[INDEX])["classes"]
+    canonical = files["tests/" + c["tests"].replace(".yml", ".rules.yml")]
+    for m in c["services"]:
+        assert Identity(tuple(m["identity"])).instantiate(canonical) == files[
+            f"rules/{m['service']}.yml"]
 
 
 MEMBER = """  - name: cart
@@ -166,16 +190,31 @@ def test_a_template_that_uses_a_value_keeps_services_apart(tmp_path: Path) -> No
     assert _classes(files) == [["go/checkout"], ["go/cart"]]
 
 
-def test_one_change_to_one_service_changes_one_class(tmp_path: Path) -> None:
-    """The test file of the class a changed service leaves stays byte for byte the same (a
-    cached proof of it still holds); the changed service gets a class of its own."""
-    three = HEAD + SAME
-    before = _compile(tmp_path, three)
-    after = _compile(tmp_path, three + "    alerts: {memory-growth: {threshold: 1MiB/h}}\n")
-    assert _classes(after) == [["go/checkout", "go/cart"], ["go/email"]]
-    assert after["tests/go/checkout.yml"] == before["tests/go/checkout.yml"]
+@pytest.mark.parametrize("changed_service", ["checkout", "email"])
+def test_one_change_to_one_service_changes_one_class(tmp_path: Path,
+                                                     changed_service: str) -> None:
+    """The files of the class a changed service leaves stay byte for byte the same (a cached
+    proof of them still holds), also when the service was the class's first: the class is
+    proved on its canonical form, not on a service. The changed service gets a class of its
+    own: one new canonical rule file and test file, its rule file, the index."""
+    before = _compile(tmp_path, HEAD + SAME)
+    block = SAME.index(f"  - name: {changed_service}\n")
+    end = SAME.find("  - name: ", block + 1)
+    end = len(SAME) if end < 0 else end
+    change = "    alerts: {memory-growth: {threshold: 1MiB/h}}\n"
+    after = _compile(tmp_path, HEAD + SAME[:end] + change + SAME[end:])
+    others = [s for s in ("go/checkout", "go/cart", "go/email") if s != f"go/{changed_service}"]
+    assert sorted(_classes(after)) == sorted([others, [f"go/{changed_service}"]])
+    old = _class_files(before)
+    assert {p: after.get(p) for p in old} == {p: before[p] for p in old}
     changed = {p for p in set(before) | set(after) if before.get(p) != after.get(p)}
-    assert changed == {INDEX, "rules/go/email.yml", "tests/go/email.yml"}
+    new = set(_class_files(after)) - set(old)
+    assert len(new) == 2
+    # The line added moves the services below it: their rule files' headers name the line.
+    moved = {"rules/go/cart.yml", "rules/go/email.yml"} if changed_service == "checkout" else set()
+    for path in moved:
+        assert after[path].splitlines()[1:] == before[path].splitlines()[1:]
+    assert changed == {INDEX, f"rules/go/{changed_service}.yml"} | new | moved
 
 
 def test_parallel_and_serial_compiles_write_the_same_classes(tmp_path: Path) -> None:
@@ -190,9 +229,11 @@ def test_parallel_and_serial_compiles_write_the_same_classes(tmp_path: Path) -> 
     assert [c[0] for c in classes] == ["go/svc-0000", "nodejs/svc-0001", "python/svc-0002",
                                       "nodejs/svc-0007", "go/svc-0507"]
     assert sum(map(len, classes)) == 1000
-    assert len([p for p in parallel if p.startswith("tests/")]) == 6
-    for path in ("tests/go/svc-0000.yml", "tests/nodejs/svc-0007.yml", "tests/go/svc-0507.yml"):
-        assert parallel[path] == serial[path]
+    # a canonical rule file and test file per class, and the index
+    tests = sorted(p for p in parallel if p.startswith("tests/"))
+    assert len(tests) == 11
+    assert {p: parallel[p] for p in tests if p != INDEX} == {
+        p: serial[p] for p in serial if p.startswith("tests/") and p != INDEX}
 
 
 def test_generate_writes_the_index_and_one_test_per_class(tmp_path: Path) -> None:
@@ -201,16 +242,25 @@ def test_generate_writes_the_index_and_one_test_per_class(tmp_path: Path) -> Non
     generate_tree(inv, tmp_path / "out")
     tests = sorted(p.relative_to(tmp_path / "out").as_posix()
                    for p in (tmp_path / "out" / "tests").rglob("*.yml"))
-    assert tests == [INDEX, "tests/go/checkout.yml"]
     [c] = read_index(tmp_path / "out") or []
-    assert (c.tests, c.services) == ("go/checkout.yml", ("go/checkout", "go/cart", "go/email"))
+    assert c.rules and CANONICAL.fullmatch(f"tests/{c.tests}")
+    assert tests == [INDEX, f"tests/{c.rules}", f"tests/{c.tests}"]
+    assert c.services == ("go/checkout", "go/cart", "go/email")
+    assert c.canonical and c.tests.endswith(f"{c.canonical.removeprefix('sha256:')[:16]}.yml")
+    assert [v[1] for v in c.identities if v] == ["checkout", "cart", "email"]
     text = (tmp_path / "out" / INDEX).read_text()
     assert text.startswith("# Generated by rulegen from inv.yaml. DO NOT EDIT.\n")
     assert re.search(r'canonical: "sha256:[0-9a-f]{64}"', text)
 
 
-@pytest.mark.parametrize("text", ["classes: {}\n", "- a\n", "classes: [{tests: 1}]\n",
-                                  "classes: [{tests: a.yml, services: []}]\n", "{"])
+@pytest.mark.parametrize("text", [
+    "classes: {}\n", "- a\n", "classes: [{tests: 1}]\n", "{",
+    "classes: [{tests: a.yml, services: []}]\n",
+    "classes: [{tests: a.yml, services: [go/a]}]\n",
+    "classes: [{tests: a.yml, canonical: 'sha256:0', services: [{service: go/a}]}]\n",
+    "classes: [{tests: a.yml, services: [{service: go/a, identity: [a]}]}]\n",
+    "classes: [{tests: a.yml, canonical: 'sha256:0', services: [{service: go/a, "
+    "identity: [1]}]}]\n"])
 def test_an_index_rulegen_did_not_write_is_refused(tmp_path: Path, text: str) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / INDEX).write_text(text)
@@ -249,7 +299,8 @@ def three(tmp_path: Path) -> Workspace:
 def test_each_class_is_proved_once_and_the_run_names_its_services(three: Workspace) -> None:
     run = three.test()
     assert run.code == 0, run.stdout + run.stderr
-    assert run.tests_run == ["out/tests/dotnet/accounting.yml"]
+    [c] = read_index(three.root / "out") or []
+    assert run.tests_run == [f"out/tests/{c.tests}"]
     assert re.fullmatch(r"accounting: \d+ cases ok, for its class of 3: dotnet/accounting, "
                         r"dotnet/billing, dotnet/ledger", run.stdout.splitlines()[0])
     assert re.fullmatch(r"3 services in 1 class \(0 cached, 1 proved\), \d+ cases, "
@@ -261,14 +312,24 @@ def test_each_class_is_proved_once_and_the_run_names_its_services(three: Workspa
 
 
 @pytest.mark.promtool
-def test_a_threshold_changed_on_one_service_re_proves_one_class(three: Workspace) -> None:
+@pytest.mark.parametrize("changed", ["accounting", "ledger"])
+def test_a_threshold_changed_on_one_service_re_proves_one_class(three: Workspace,
+                                                                changed: str) -> None:
+    """Also when the service changed was its class's first (accounting): the class the
+    service leaves keeps its canonical files, so its cached proof holds."""
     assert three.test().code == 0  # fills the cache
+    [before] = read_index(three.root / "out") or []
     inv = three.root / "inv.yaml"
-    inv.write_text(inv.read_text() + "    alerts: {memory-growth: {threshold: 50MiB/h}}\n")
+    text = inv.read_text()
+    at = text.index("  - name: billing") if changed == "accounting" else len(text)
+    inv.write_text(text[:at] + "    alerts: {memory-growth: {threshold: 50MiB/h}}\n" + text[at:])
     assert three.run("generate", "inv.yaml", "--out", "out").code == 0
+    after = read_index(three.root / "out") or []
+    [new] = [c for c in after if c.services == (f"dotnet/{changed}",)]
+    assert [c.tests for c in after if c is not new] == [before.tests]
     run = three.test()
     assert run.code == 0, run.stdout + run.stderr
-    assert run.tests_run == ["out/tests/dotnet/ledger.yml"]
+    assert run.tests_run == [f"out/tests/{new.tests}"]
     assert re.fullmatch(r"3 services in 2 classes \(1 cached, 1 proved\), \d+ cases, "
                         r"promtool 2\.42\.0: passed", run.stdout.splitlines()[-1])
 
@@ -283,11 +344,36 @@ def test_an_index_that_names_a_missing_rule_file_is_a_finding(three: Workspace) 
 
 
 @pytest.mark.promtool
+def test_a_rule_file_edited_by_hand_is_not_taken_as_proved(three: Workspace) -> None:
+    """rulegen test checks every service's rule file against its class's canonical form with
+    the service's identity values put back: an edit there is a finding, not a silent pass."""
+    rules = three.root / "out/rules/dotnet/billing.yml"
+    rules.write_text(rules.read_text().replace("for: 15m", "for: 1m", 1))
+    run = three.test()
+    assert run.code == 1
+    assert ("rules/dotnet/billing.yml is not its class's canonical form tests/classes/dotnet/"
+            in run.stdout + run.stderr)
+    assert "with its identity values put back (edited by hand?)" in run.stdout + run.stderr
+
+
+@pytest.mark.promtool
+def test_a_canonical_form_edited_by_hand_is_a_finding(three: Workspace) -> None:
+    [c] = read_index(three.root / "out") or []
+    assert c.rules
+    canonical = three.root / "out/tests" / c.rules
+    canonical.write_text(canonical.read_text() + "\n")
+    run = three.test()
+    assert run.code == 1
+    assert f"tests/{c.rules} is not the canonical form {c.canonical}" in run.stdout + run.stderr
+
+
+@pytest.mark.promtool
 def test_a_member_without_the_index_is_not_taken_as_proved(three: Workspace) -> None:
-    """Without tests/classes.yml every service needs its own test file: the members of a
+    """Without tests/classes.yml every service needs its own test file: the services of a
     class are reported as having none, never passed silently."""
     (three.root / "out" / INDEX).unlink()
     run = three.test()
     assert run.code == 1
+    assert "accounting: FAILED (no generated test file)" in run.stdout
     assert "billing: FAILED (no generated test file)" in run.stdout
     assert "ledger: FAILED (no generated test file)" in run.stdout

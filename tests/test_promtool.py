@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rulegen import promtool as pm
+from rulegen.classes import read_index
 from rulegen.errors import ExitCode, PromtoolUnusable
 from tests.conftest import ROOT, example_slice
 
@@ -863,12 +864,14 @@ def test_cli_test_run_reporting_one_of_two_files_exits_3(
 ) -> None:
     """Rules are checked in one batch, then the tests run side by side; the test of one
     service goes unreported."""
+    [c] = [c for c in read_index(generated / "rules_out") or []
+           if c.services == ("python/recommendation",)]
+    test = f"rules_out/tests/{c.tests}"
     fake = _fake_promtool(
         tmp_path / "promtool",
-        'test_file() { case "$1" in *recommendation*) ;; *) echo "  SUCCESS" ;; esac; }',
+        f'test_file() {{ case "$1" in *{c.tests}) ;; *) echo "  SUCCESS" ;; esac; }}',
     )
     r = _cli(generated, fake, command, "inventory.yaml")
-    test = "rules_out/tests/python/recommendation.yml"
     assert (r.returncode, r.stdout) == (ExitCode.PROMTOOL, "")
     *before, last = r.stderr.splitlines()
     assert last == (
@@ -899,7 +902,9 @@ def test_real_promtool_passes_the_checks(pt: pm.Promtool, tmp_path: Path) -> Non
     assert batch == pm.check_rules(pt, rules)
     assert [(r.ok, r.rules) for r in batch] == [(True, pm.count_rules(f)) for f in rules]
     assert all(r.rules for r in batch)
-    [tested] = pm.test_rules(pt, [tmp_path / "rules_out/tests/python/recommendation.yml"])
+    [c] = [c for c in read_index(tmp_path / "rules_out") or []
+           if c.services == ("python/recommendation",)]
+    [tested] = pm.test_rules(pt, [tmp_path / "rules_out/tests" / c.tests])
     assert tested.ok
     (tmp_path / "inventory.yaml").write_text(example_slice("recommendation"))
     assert _cli(tmp_path, None, "generate", "inventory.yaml").returncode == 0

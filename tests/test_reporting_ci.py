@@ -27,6 +27,7 @@ import pytest
 import xmlschema
 import yaml
 
+from rulegen.classes import is_test_file, read_index
 from rulegen.errors import ExitCode
 from rulegen.progress import LineProgress
 from rulegen.prove import ServiceResult
@@ -111,13 +112,21 @@ def passing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cwd
 
 
+def class_file(cwd: Path, service: str, rules: bool = False) -> str:
+    """The test file (or canonical rule file) of the proof class of `service`
+    (`nodejs/frontend`), relative to cwd."""
+    [c] = [c for c in read_index(cwd / "rules_out") or [] if service in c.services]
+    return f"rules_out/tests/{c.rules if rules else c.tests}"
+
+
 @pytest.fixture(scope="module")
 def failing(passing: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """frontend's limit-ratio threshold raised from 0.8 to 0.95 in its generated rule file."""
+    """The limit-ratio threshold raised from 0.8 to 0.95 in the canonical rule file of
+    frontend's proof class, the file its tests prove (rulegen/classes.py)."""
     cwd = tmp_path_factory.mktemp("failing")
     shutil.copy(passing / "inventory.yaml", cwd)
     shutil.copytree(passing / "rules_out", cwd / "rules_out")
-    rules = cwd / "rules_out/rules/nodejs/frontend.yml"
+    rules = cwd / class_file(cwd, "nodejs/frontend", rules=True)
     text = rules.read_text()
     assert text.count(") > 0.8\n") == 1
     rules.write_text(text.replace(") > 0.8\n", ") > 0.95\n"))
@@ -145,7 +154,7 @@ def test_passing_junit_has_every_generated_case(passing: Path,
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert set(suites) == {"rulegen check: findings", "dotnet/accounting", "nodejs/frontend"}
     for name in ("dotnet/accounting", "nodejs/frontend"):
-        expected = case_names(passing / "rules_out/tests" / f"{name}.yml")
+        expected = case_names(passing / class_file(passing, name))
         cases = suites[name].findall("testcase")
         assert [c.get("name") for c in cases] == [case for _, case in expected]
         assert {c.get("classname") for c in cases} == {name.replace("/", ".")}
@@ -162,7 +171,8 @@ def test_passing_junit_has_every_generated_case(passing: Path,
 
 
 def test_passing_summary_counts(passing: Path, passing_runs: dict[str, Run]) -> None:
-    total = sum(len(case_names(f)) for f in passing.glob("rules_out/tests/*/*.yml"))
+    total = sum(len(case_names(f)) for f in passing.rglob("rules_out/tests/**/*.yml")
+                if is_test_file(f.relative_to(passing / "rules_out").as_posix()))
     for fmt, r in passing_runs.items():
         m = re.search(r"^rulegen check: 2 services in 2 classes, (\d+) cases, "
                       r"promtool \d+\.\d+\.\d+; "
@@ -197,10 +207,14 @@ def test_failing_junit_names_the_failing_cases(failing: Path,
     assert all(c.find("failure") is None for c in suites["dotnet/accounting"])
     findings = suites["rulegen check: findings"]
     [stale] = [c for c in findings if c.get("classname") == "drift/stale"]
-    assert stale.get("name", "").startswith("rules_out/rules/nodejs/frontend.yml:")
+    canonical = class_file(failing, "nodejs/frontend", rules=True)
+    assert stale.get("name", "").startswith(f"{canonical}:")
     assert stale.find("failure") is not None
+    # and prove's own check of the class: the canonical form is not what its digest names
+    [edited] = [c for c in findings if c.get("classname") == "prove/classes"]
+    assert edited.find("failure") is not None
     assert not [c for c in findings if c.get("classname") == "promtool/test"]  # not twice
-    assert int(root.get("failures", "0")) == len(failed) + 1
+    assert int(root.get("failures", "0")) == len(failed) + 2
 
 
 def test_failing_json_and_github_point_at_the_case(failing: Path,
@@ -209,9 +223,10 @@ def test_failing_json_and_github_point_at_the_case(failing: Path,
     assert failing_runs["json"].code == ExitCode.FINDINGS
     tests = [x for x in rows if x["check"] == "promtool/test"]
     assert tests and all(x["severity"] == "error" for x in tests)
-    test_file = (failing / "rules_out/tests/nodejs/frontend.yml").read_text().splitlines()
+    path = class_file(failing, "nodejs/frontend")
+    test_file = (failing / path).read_text().splitlines()
     for x in tests:  # the line of the failing case: its group's name or its expression
-        assert x["path"] == "rules_out/tests/nodejs/frontend.yml" and x["line"] > 0
+        assert x["path"] == path and x["line"] > 0
         case = re.search(r"case '([^']+)'", x["message"])
         assert case, x["message"]
         assert case[1] in test_file[x["line"] - 1], (x, test_file[x["line"] - 1])
@@ -237,7 +252,8 @@ def test_rulegen_test_junit(failing: Path) -> None:
     r = run(failing, "test", "inventory.yaml", "--format", "junit")
     assert r.code == ExitCode.FINDINGS
     root = junit(r.stdout)
-    failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    [suite] = [s for s in root.findall("testsuite") if s.get("name") == "nodejs/frontend"]
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert "limit-ratio/over-ratio" in failed and all(
         n and n.startswith("limit-ratio/") for n in failed)
     assert re.search(r"^rulegen test: 2 services in 2 classes, \d+ cases \(\d+ failed\), "
@@ -329,12 +345,12 @@ def test_validate_formats_a_valid_inventory(passing: Path) -> None:
 # --- progress while a piped run works --------------------------------------------------------
 
 
-def slow_promtool(tmp: Path) -> Path:
-    """The real promtool, but frontend's tests start 4 s late: accounting's result is in long
-    before the run ends."""
+def slow_promtool(tmp: Path, test_file: str) -> Path:
+    """The real promtool, but the tests of `test_file` (frontend's class) start 4 s late:
+    accounting's result is in long before the run ends."""
     real = os.environ.get("PROMTOOL") or str(ROOT / ".tools" / "bin" / "promtool")
     script = tmp / "slow-promtool"
-    script.write_text(f'#!/bin/sh\ncase "$*" in "test rules "*frontend*) sleep 4;; esac\n'
+    script.write_text(f'#!/bin/sh\ncase "$*" in "test rules "*{test_file}) sleep 4;; esac\n'
                       f'exec "{real}" "$@"\n')
     script.chmod(0o755)
     return script
@@ -350,7 +366,8 @@ class Line:
 @pytest.mark.parametrize("command", ["check", "test"])
 def test_piped_run_reports_progress_while_it_runs(passing: Path, tmp_path: Path,
                                                   command: str) -> None:
-    env = env_for(PROMTOOL=str(slow_promtool(tmp_path)), RULEGEN_PROGRESS_INTERVAL="1")
+    slow = class_file(passing, "nodejs/frontend").rsplit("/", 1)[1]
+    env = env_for(PROMTOOL=str(slow_promtool(tmp_path, slow)), RULEGEN_PROGRESS_INTERVAL="1")
     env.pop("CI", None)  # a plain pipe, not CI: progress lines all the same
     proc = subprocess.Popen([sys.executable, "-m", "rulegen", command, "inventory.yaml",
                              "--format", "json"], cwd=passing, env=env, text=True,

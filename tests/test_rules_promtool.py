@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from rulegen import promtool
-from rulegen.classes import INDEX
+from rulegen.classes import is_test_file
 from rulegen.generate import compile_inventory
 from tests.conftest import DEFAULT_LINE, EXAMPLE, PROMTOOL_LINES
 
@@ -74,7 +74,7 @@ def failed_cases(result: promtool.TestResult) -> list[str]:
                          indirect=True)
 def test_example_generated_tests_pass(example_rules, promtool_path: str) -> None:  # type: ignore[no-untyped-def]
     out, files = example_rules
-    tests = sorted(out / p for p in files if p.startswith("tests/") and p != INDEX)
+    tests = sorted(out / p for p in files if is_test_file(p))
     assert tests
     pt = promtool.find_promtool(promtool_path)
     results = promtool.test_rules(pt, tests)

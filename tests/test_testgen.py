@@ -26,14 +26,14 @@ from rulegen.cases import (
 )
 from rulegen.cases.builder import satisfy
 from rulegen.cases.settings import Settings
-from rulegen.classes import INDEX, read_index
+from rulegen.classes import is_test_file, read_index
 from rulegen.families import FAMILIES
 from rulegen.generate import compile_inventory
 from rulegen.gotemplate import expand, humanize, humanize1024, humanize_percentage, stable
 from rulegen.loader import load_inventory
 from rulegen.verify import verify_output, verify_tests
 from rulegen.writer import write_tree
-from tests.conftest import EXAMPLE, ROOT, example_slice
+from tests.conftest import EXAMPLE, ROOT, example_slice, service_test
 
 MACROS = ROOT / "templates" / "_macros.j2"
 
@@ -88,7 +88,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
 @pytest.mark.slow
 def test_example_tests_pass_under_promtool(example: tuple[Path, dict[str, str]]) -> None:
     out, files = example
-    tests = sorted(p for p in files if p.startswith("tests/") and p != INDEX)
+    tests = sorted(p for p in files if is_test_file(p))
     # one test file per proof class, and the classes cover every service
     classes = read_index(out) or []
     assert tests == sorted(f"tests/{c.tests}" for c in classes)
@@ -102,11 +102,10 @@ def test_example_tests_pass_under_promtool(example: tuple[Path, dict[str, str]])
 
 def test_every_alert_has_leaking_and_healthy_cases(example: tuple[Path, dict[str, str]]) -> None:
     _, files = example
-    first = {m: c.tests for c in read_index(example[0]) or [] for m in c.services}
     for plan in load_inventory(EXAMPLE).plans:
         # the test file of the service's proof class (rulegen/classes.py): every alert of
         # every service has its cases there
-        text = files[f"tests/{first[plan.runtime + '/' + plan.name]}"]
+        _, text = service_test(files, f"{plan.runtime}/{plan.name}")
         by_family: dict[str, list[dict[str, Any]]] = {}
         for g in groups(text):
             assert g["interval"] == "1m"
@@ -132,7 +131,7 @@ def test_limit_join_is_proved_with_different_label_names(
     """checkout's app series carry k8s_* labels, its cAdvisor limit namespace/pod/container: the
     primary limit-ratio case fires only if the rule's label_replace join works."""
     _, files = example
-    [g] = [g for g in groups(files["tests/go/checkout.yml"])
+    [g] = [g for g in groups(service_test(files, "go/checkout")[1])
            if g["name"] == "limit-ratio/over-ratio"]
     app = [s["series"] for s in g["input_series"] if s["series"].startswith("go_memory_used")]
     lim = [s["series"] for s in g["input_series"]
@@ -144,7 +143,7 @@ def test_limit_join_is_proved_with_different_label_names(
     assert exp["exp_labels"]["k8s_pod_name"] == "checkout-a"
     assert exp["exp_annotations"]["description"].startswith(
         "Memory of checkout stayed at or above 90% of the cadvisor limit")
-    names = case_names(files["tests/go/checkout.yml"])
+    names = case_names(service_test(files, "go/checkout")[1])
     assert {"limit-ratio/healthy-other-pod", "limit-ratio/healthy-limit-zero",
             "limit-forecast/healthy-other-pod", "telemetry-missing/limit-unmatched"} <= names
 
@@ -155,7 +154,7 @@ def test_expression_cases_of_a_family_share_a_batch(
     one group per family; every series and assertion of a case carries its own identity, so no
     case sees another's series or alerts."""
     _, files = example
-    text = files["tests/go/checkout.yml"]
+    _, text = service_test(files, "go/checkout")
     gs = {g["name"]: g for g in groups(text)}
     batches = sorted(n for n in gs if n.endswith("/batch"))
     assert batches == ["goroutine-leak/batch", "limit-forecast/batch", "limit-ratio/batch",
@@ -188,9 +187,10 @@ def test_cases_that_cannot_be_told_apart_are_not_batched(
     """currency's selector fixes container_name, the one label its docker_stats limit joins
     on: every case would have the same series, so each stays a group of its own."""
     _, files = example
-    gs = list(groups(files["tests/process/currency.yml"]))
+    _, text = service_test(files, "process/currency")
+    gs = list(groups(text))
     assert not [g for g in gs if g["name"].endswith("/batch")]
-    assert len(gs) == len(case_names(files["tests/process/currency.yml"])) > 20
+    assert len(gs) == len(case_names(text)) > 20
 
 
 def test_a_limit_join_without_a_pod_label_is_not_batched(tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_a_limit_join_without_a_pod_label_is_not_batched(tmp_path: Path) -> None
     inv = tmp_path / "inventory.yaml"
     inv.write_text(text)
     files = compile_inventory(inv, tmp_path / "out").files
-    names = [g["name"] for g in groups(files["tests/go/checkout.yml"])]
+    names = [g["name"] for g in groups(service_test(files, "go/checkout")[1])]
     assert names and not [n for n in names if n.endswith("/batch")]
     assert verify_output(files) == []
 
@@ -253,8 +253,9 @@ def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> Non
         (tmp_path / name).mkdir()
         (tmp_path / name / "_macros.j2").write_text(text)
         out = tmp_path / name / "out"
-        write_tree(out, compile_inventory(EXAMPLE, out, templates=tmp_path / name).files)
-        tests.append(out / "tests/go/product-catalog.yml")
+        files = compile_inventory(EXAMPLE, out, templates=tmp_path / name).files
+        write_tree(out, files)
+        tests.append(out / service_test(files, "go/product-catalog")[0])
     results = promtool.test_rules(promtool.find_promtool(), tests)
     got = {name: failing_groups(r) for name, r in zip(BROKEN, results, strict=True)}
     assert got == {name: expected for name, (_, expected) in BROKEN.items()}
@@ -266,9 +267,10 @@ def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> Non
 def test_verify_tests_catches_typo_and_missing_rule_file(
         example: tuple[Path, dict[str, str]]) -> None:
     _, files = example
-    rules = {p: t for p, t in files.items() if p.startswith("rules/")}
-    path = "tests/go/checkout.yml"
+    path, _ = service_test(files, "go/checkout")  # the canonical tests of its class
     text = files[path]
+    own = path.rsplit("/", 1)[1].removesuffix(".yml") + ".rules.yml"
+    rules = {p: t for p, t in files.items() if p.startswith("rules/") or p.endswith(".rules.yml")}
     assert verify_tests(rules, {path: text}) == []
 
     typo = text.replace('alertname: "MemoryLeakSuspected"', 'alertname: "MemoryLeakSuspectd"', 1)
@@ -280,10 +282,10 @@ def test_verify_tests_catches_typo_and_missing_rule_file(
     [msg] = verify_tests(rules, {path: in_expr})
     assert "'MemoryNearLimt'" in msg and "limit-ratio/" in msg
 
-    moved = text.replace('"../../rules/go/checkout.yml"', '"../rules/go/checkout.yml"')
+    moved = text.replace(f'"{own}"', f'"../{own}"')
     problems = verify_tests(rules, {path: moved})
-    assert problems[0] == (f"{path}: rule_files entry '../rules/go/checkout.yml' resolves to "
-                           "tests/rules/go/checkout.yml, which is not a generated rule file")
+    assert problems[0] == (f"{path}: rule_files entry '../{own}' resolves to "
+                           f"tests/classes/{own}, which is not a generated rule file")
     assert len(problems) > 1  # and every alertname is now unknown
 
     assert verify_tests({}, {path: text})[0].startswith(f"{path}: rule_files entry")
@@ -328,19 +330,19 @@ def test_generated_tests_are_deterministic(tmp_path: Path) -> None:
     b = compile_inventory(EXAMPLE, tmp_path / "b" / "rules_out").files
     tests = {p: t for p, t in a.items() if p.startswith("tests/")}
     assert tests and tests == {p: t for p, t in b.items() if p.startswith("tests/")}
-    for path, text in tests.items():
-        if path == INDEX:  # the proof classes' index (test_classes.py)
-            continue
-        runtime, name = path.removeprefix("tests/").removesuffix(".yml").split("/")
+    for c in read_index(tmp_path / "a" / "rules_out") or []:
+        # each class's test file proves its canonical rule file beside it (rulegen/classes.py)
+        text = tests[f"tests/{c.tests}"]
         head = text.splitlines()
         assert head[0].startswith("# Generated by rulegen from ") and "DO NOT EDIT" in head[0]
-        assert f"(service {name}, line " in head[0]
+        assert "(service @rulegen-id-1@, line @rulegen-id-0@)" in head[0]
         doc = yaml.safe_load(text)
         own, *limit = doc["rule_files"]
-        assert own == f"../../rules/{runtime}/{name}.yml"
+        assert c.rules and own == c.rules.rsplit("/", 1)[1]
+        assert a[f"tests/{c.rules}"].splitlines()[0] == head[0]
         # a metric limit's alerts read the fleet's limit file: the test loads it too
-        lid = _limit_id(a[f"rules/{runtime}/{name}.yml"])
-        assert limit == ([f"../../rules/limits/{lid}.yml"] if lid else [])
+        lid = _limit_id(a[f"tests/{c.rules}"])
+        assert limit == ([f"../../../rules/limits/{lid}.yml"] if lid else [])
         assert lid is None or f"rules/limits/{lid}.yml" in a
         assert doc["evaluation_interval"] == "1m"
         assert not {"fuzzy_compare", "start_timestamp"} & set(doc)
@@ -390,7 +392,7 @@ def test_custom_annotation_template_degrades_to_labels_only(tmp_path: Path) -> N
     assert custom != src
     (tmp_path / "alerts" / "memory-growth.yml.j2").write_text(custom)
     files = compile_inventory(EXAMPLE, tmp_path / "out", templates=tmp_path).files
-    [g] = [g for g in groups(files["tests/go/checkout.yml"])
+    [g] = [g for g in groups(service_test(files, "go/checkout")[1])
            if g["name"] == "memory-growth/leak-linear"]
     assert "alert_rule_test" not in g
     [t] = g["promql_expr_test"]
