@@ -9,7 +9,12 @@ the SHA-256 of everything that decides it:
 - promtool's `--version` line and the SHA-256 of the promtool file that runs;
 - for a test file: its text, and each of its `rule_files` entries as written with the text
   of every file it resolves to (relative to the test file's folder, globs expanded);
-- for a rule file: the command (`check rules --lint=duplicate-rules`) and its text.
+- for a rule file: the command (`check rules --lint=duplicate-rules`) and its text;
+- for rulegen's own lint of a rule file (`rulegen check` only): the source of rulegen's lint
+  and of the readers it uses, the promql-parser version, the file's whole text and path, and
+  the inventory facts the lint's checks read (rulegen/lint/runner.py, `_inputs`). Only a file
+  without findings is kept, with the keys of its rules that the duplicate check compares
+  across files.
 
 A file's text is taken from its first line that is neither blank nor a comment: the comment
 block a file starts with (rulegen's header, which names the inventory and the service's line
@@ -34,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -46,12 +52,13 @@ from typing import Any
 
 from rulegen import __version__
 from rulegen.errors import UserError
+from rulegen.lint.files import LintedFile, RuleKey
 from rulegen.promtool import CheckResult, Promtool, TestResult
 
 ENV = "RULEGEN_CACHE_DIR"
 FORMAT = 1
 FOLDER = f"v{FORMAT}"  # entries live in DIR/v1/; a new format gets a folder of its own
-_ENTRY_RE = re.compile(r"^(test|check)-[0-9a-f]{64}\.json$")
+_ENTRY_RE = re.compile(r"^(test|check|lint)-[0-9a-f]{64}\.json$")
 _TMP_PREFIX = ".tmp-"
 _BREAKS = ("\u0085".encode(), "\u2028".encode(), "\u2029".encode())
 _MAX_ENTRY = 1 << 20  # bytes; a passing result is a few hundred
@@ -68,6 +75,8 @@ class Stats:
 
     test_hits: int = 0
     check_hits: int = 0
+    lint_hits: int = 0
+    lint_lookups: int = 0
     stored: int = 0
     ignored: int = 0
     pruned: int = 0
@@ -117,6 +126,26 @@ def _rulegen_identity() -> str:
     return f"rulegen {__version__} verifiers:{h.hexdigest()}"
 
 
+def _lint_identity() -> str:
+    """The digest of the code that decides a lint result: rulegen/lint/ and the readers it
+    uses, and the PromQL parser's version."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in sorted((here / "lint").glob("*.py")) + [here / n for n in _LINT_READERS]:
+        try:
+            _field(h, path.name, path.read_bytes())
+        except OSError:
+            _field(h, path.name, b"unreadable")
+    try:
+        parser = importlib.metadata.version("promql-parser")
+    except importlib.metadata.PackageNotFoundError:
+        parser = "unknown"
+    return f"lint:{h.hexdigest()} promql-parser {parser}"
+
+
+_LINT_READERS = ("yamlpos.py", "rulefile.py", "errors.py")
+
+
 def check_location(cache_dir: Path, out: Path) -> None:
     """UserError (exit 2) for a cache folder inside the output folder (owned by rulegen and
     drift-checked: an entry there would be an extra file) or the output folder inside it."""
@@ -140,6 +169,7 @@ class ProofCache:
         self.stats = Stats()
         self.warnings: list[str] = []
         self._used: set[str] = set()
+        self._kinds: set[str] = set()  # test, check, lint: the kinds of key this run made
         self._lock = threading.Lock()
         self._writable = True
         if root.exists() and not root.is_dir():
@@ -153,6 +183,7 @@ class ProofCache:
         self.enabled = binary is not None
         self._identity = (f"format {FORMAT}\0{_rulegen_identity()}\0"
                           f"{pt.version_text}\0sha256:{binary}").encode()
+        self._lint_identity: bytes | None = None
 
     # --- keys ------------------------------------------------------------------------------
 
@@ -165,6 +196,7 @@ class ProofCache:
     def test_key(self, test: Path, doc: Any) -> str | None:
         """The key of `promtool test rules <test>`; None when it cannot be known (the file
         does not parse, a rule file does not read, a pattern matches nothing): not cached."""
+        self._kinds.add("test")
         if not self.enabled or not isinstance(doc, dict):
             return None
         entries = doc.get("rule_files")
@@ -190,6 +222,7 @@ class ProofCache:
 
     def check_key(self, rules: Path, lint: str) -> str | None:
         """The key of `promtool check rules --lint=<lint> <rules>`."""
+        self._kinds.add("check")
         if not self.enabled:
             return None
         h = self._hasher(f"check rules --lint={lint}")
@@ -198,6 +231,23 @@ class ProofCache:
         except OSError:
             return None
         return f"check-{h.hexdigest()}"
+
+    def lint_key(self, inputs: list[tuple[str, bytes]]) -> str | None:
+        """The key of rulegen's lint of one file, from what decides it (`inputs`, given by
+        rulegen/lint/runner.py). promtool plays no part: a lint entry outlives a new promtool."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            if self._lint_identity is None:
+                self._lint_identity = f"format {FORMAT}\0{_lint_identity()}".encode()
+            self.stats.lint_lookups += 1
+            self._kinds.add("lint")
+        h = hashlib.sha256()
+        _field(h, "identity", self._lint_identity)
+        _field(h, "kind", b"lint")
+        for label, data in inputs:
+            _field(h, label, data)
+        return f"lint-{h.hexdigest()}"
 
     # --- entries ---------------------------------------------------------------------------
 
@@ -299,11 +349,32 @@ class ProofCache:
             self._write(key, {"ok": True, "file": result.file, "rules": result.rules},
                         self._about("check rules", result.file))
 
+    def get_lint(self, key: str, file: str) -> LintedFile | None:
+        """A file the lint found nothing in, with its rules' keys (for the checks across
+        files)."""
+        result = self._read(key)
+        if result is None or not key.startswith("lint-"):
+            return None
+        with self._lock:
+            self._used.add(key)
+            self.stats.lint_hits += 1
+        return LintedFile(file, keys=[RuleKey(k[0], k[1], tuple((a, b) for a, b in k[2]),
+                                              *k[3:]) for k in result["keys"]], checked=[])
+
+    def put_lint(self, key: str, f: LintedFile) -> None:
+        """Keep a file the lint found nothing in (no finding is ever kept)."""
+        if not f.problems and f.checked == []:
+            keys = [[k.kind, k.name, [list(kv) for kv in k.labels], k.line, k.key_line,
+                     k.key_col, k.suffix] for k in f.keys]
+            about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
+            self._write(key, {"ok": True, "file": f.path, "keys": keys}, f"lint {f.path}; {about}")
+
     # --- pruning ---------------------------------------------------------------------------
 
     def prune(self) -> int:
-        """Delete the entries of DIR/v1/ this run did not use (and temporary files older than
-        an hour: a killed run's). Nothing else in DIR is touched. Returns how many went."""
+        """Delete the entries of DIR/v1/ this run did not use, of the kinds it looked up (a
+        `rulegen test` keeps the lint's entries), and temporary files older than an hour (a
+        killed run's). Nothing else in DIR is touched. Returns how many went."""
         removed = 0
         now = time.time()
         try:
@@ -316,8 +387,9 @@ class ProofCache:
                 if name.startswith(_TMP_PREFIX):
                     if now - path.stat().st_mtime < _STALE_TMP:
                         continue  # another run's entry being written
-                elif not _ENTRY_RE.match(name) or name[:-5] in self._used:
-                    continue
+                elif (not _ENTRY_RE.match(name) or name[:-5] in self._used
+                      or name.split("-", 1)[0] not in self._kinds):
+                    continue  # used, not an entry, or of a kind this run did not look up
                 path.unlink()
                 removed += 1
             except OSError:
@@ -326,17 +398,32 @@ class ProofCache:
         return removed
 
     def summary(self, test_files: int, rule_files: int) -> str:
-        """`cache .rulegen-cache: 12/14 test files and 14/14 rule files from the cache, ...`"""
+        """`cache .rulegen-cache: 12/14 test files and 14/14 rule files from the cache, ...`;
+        with the lint (rulegen check): `12/14 test files, 14/14 rule files and 14/14 lint
+        results from the cache, ...`."""
         s = self.stats
-        parts = [f"{s.test_hits}/{test_files} test files and {s.check_hits}/{rule_files} rule "
-                 f"files from the cache", f"{s.stored} result{'s' if s.stored != 1 else ''} "
-                 "stored"]
+        files = [f"{s.test_hits}/{test_files} test files",
+                 f"{s.check_hits}/{rule_files} rule files"]
+        if s.lint_lookups:
+            files.append(f"{s.lint_hits}/{s.lint_lookups} lint results")
+        parts = [f"{', '.join(files[:-1])} and {files[-1]} from the cache",
+                 f"{s.stored} result{'s' if s.stored != 1 else ''} stored"]
         if s.ignored:
             parts.append(f"{s.ignored} corrupt or foreign entr{'ies' if s.ignored != 1 else 'y'}"
                          " ignored")
         if s.pruned:
             parts.append(f"{s.pruned} unused entr{'ies' if s.pruned != 1 else 'y'} pruned")
         return f"cache {self.root}/: {', '.join(parts)}"
+
+
+def _valid_rule_key(k: Any) -> bool:
+    """[kind, name, [[label, value], ...], line, key line, key column, suffix]"""
+    return (isinstance(k, list) and len(k) == 7 and k[0] in ("alert", "record")
+            and isinstance(k[1], str) and isinstance(k[6], str)
+            and isinstance(k[2], list) and all(
+                isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv)
+                for kv in k[2])
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in k[3:6]))
 
 
 def _digest(result: dict[str, Any]) -> str:
@@ -349,5 +436,8 @@ def _valid(key: str, result: dict[str, Any]) -> bool:
         return False
     if key.startswith("test-"):
         return isinstance(result.get("output"), str)
+    if key.startswith("lint-"):
+        keys = result.get("keys")
+        return isinstance(keys, list) and all(_valid_rule_key(k) for k in keys)
     rules = result.get("rules")
     return isinstance(rules, int) and not isinstance(rules, bool) and rules >= 0

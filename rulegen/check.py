@@ -133,7 +133,8 @@ def run_check(inventory: Path, out: Path, *, templates: Path | None = None,
     run.checked_files = [str(p) for p in (*rule_files, *extra)]
     context = lint.inventory_context(output.loaded)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        linted = pool.submit(lint.lint_files, rule_files, inventory_context=context)
+        linted = pool.submit(lint.lint_files, rule_files, inventory_context=context,
+                             cache=run.cache)
         run.proof = prove(out, pt, progress=progress,
                           tests_expected=any(p.startswith("tests/") for p in output.files),
                           cache=run.cache)

@@ -136,6 +136,9 @@ class RuleContext:
         """A problem at field `sub` of this rule; generated rules also name the inventory line,
         since that is the file a human edits."""
         line, col = self.where(sub, key=key)
-        if self.origin:
-            message = f"{message} (from {self.origin}, service {self.origin.service})"
-        return Problem(self.path, line, col, message, check, severity)
+        return Problem(self.path, line, col, message + self.suffix, check, severity)
+
+    @property
+    def suffix(self) -> str:
+        """What a finding on a generated rule adds: the inventory line a human edits."""
+        return f" (from {self.origin}, service {self.origin.service})" if self.origin else ""

@@ -17,13 +17,11 @@ NEEDS_INVENTORY = False
 def check_files(files: Sequence[LintedFile]) -> Iterator[Problem]:
     first: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
     for f in files:
-        for rule in f.rules:
-            kind = "alert" if rule.is_alert else "record"
-            identity = (kind, rule.name, tuple(sorted(rule.labels.items())))
-            line, _ = rule.where()
-            if identity in first:
-                labels = ", ".join(f'{k}="{v}"' for k, v in identity[2]) or "no labels"
-                yield rule.problem((kind,), f"{kind} {rule.name} with {labels} is already defined "
-                                   f"at {first[identity]}", ID, SEVERITY, key=True)
+        for rule in f.keys:  # what a cached file keeps too
+            if rule.identity in first:
+                labels = ", ".join(f'{k}="{v}"' for k, v in rule.labels) or "no labels"
+                yield Problem(f.path, rule.key_line, rule.key_col,
+                              f"{rule.kind} {rule.name} with {labels} is already defined at "
+                              f"{first[rule.identity]}{rule.suffix}", ID, SEVERITY)
             else:
-                first[identity] = f"{rule.path}:{line}"
+                first[rule.identity] = f"{f.path}:{rule.line}"
