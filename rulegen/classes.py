@@ -98,12 +98,18 @@ def canonical_plans(inventory: Inventory | None, located: Located | None,
         return [None] * len(plans)
     services = inventory.services
     pairs = [canonical_service(s, p) for s, p in zip(services, plans, strict=True)]
-    canon, problems = plan(inventory.model_copy(update={"services": [s for s, _ in pairs]}),
-                           located, list(range(len(pairs))))
-    if len(canon) != len(plans) or any(p.severity == Severity.ERROR for p in problems):
+    # A plan depends on the service entry, the defaults, and its index only for the line (a
+    # placeholder here): equal canonical entries are planned once.
+    first: dict[str, int] = {}
+    shapes = [first.setdefault(s.model_dump_json(), i) for i, (s, _) in enumerate(pairs)]
+    unique = sorted(set(shapes))
+    canon, problems = plan(inventory.model_copy(update={"services": [pairs[i][0] for i in unique]}),
+                           located, unique)
+    if len(canon) != len(unique) or any(p.severity == Severity.ERROR for p in problems):
         return [None] * len(plans)
-    return [(dataclasses.replace(c, line=_TOKEN.format(0)), ident)  # type: ignore[arg-type]
-            for c, (_, ident) in zip(canon, pairs, strict=True)]
+    by_first = {i: dataclasses.replace(c, line=_TOKEN.format(0))  # type: ignore[arg-type]
+                for i, c in zip(unique, canon, strict=True)}
+    return [(by_first[shape], ident) for shape, (_, ident) in zip(shapes, pairs, strict=True)]
 
 
 def digest(text: str) -> str:
@@ -157,6 +163,8 @@ class ClassBuilder:
         self._test = render_test
         self._own = own_paths
         self._texts: dict[str, str] = {}  # repr(canonical plan) -> canonical text
+        self._by_plan: dict[int, str] = {}  # id(canonical plan) -> canonical text
+        self._plans: list[ServicePlan] = []
         self._refused: set[str] = set()  # classes whose canonical tests are not the services'
         self.part = ClassPart()
 
@@ -165,10 +173,14 @@ class ClassBuilder:
         name = member(p.runtime, p.name)
         if canonical is not None:
             cplan, ident = canonical
-            shape = repr(cplan)
-            text = self._texts.get(shape)
+            text = self._by_plan.get(id(cplan))  # canonical plans are shared (canonical_plans)
             if text is None:
-                text = self._texts[shape] = self._canonical(cplan)
+                shape = repr(cplan)
+                text = self._texts.get(shape)
+                if text is None:
+                    text = self._texts[shape] = self._canonical(cplan)
+                self._by_plan[id(cplan)] = text
+                self._plans.append(cplan)  # alive, so its id is not reused
             key = digest(text)
             if (ident.instantiate(text) == rules and key not in self._refused
                     and (key in self.part.tests

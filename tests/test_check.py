@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rulegen.classes import read_index
 from rulegen.errors import ExitCode
 from tests.conftest import EXAMPLE, ROOT, example_slice
 
@@ -64,18 +65,25 @@ def test_hand_edited_rule_file(clone: Path, rulegen) -> None:  # type: ignore[no
     [d] = [x for x in findings(r) if x["check"].startswith("drift/")]
     assert d["check"] == "drift/stale" and d["path"].endswith("rules/go/checkout.yml")
     assert "rulegen generate inventory.yaml --out rules_out" in d["message"]
+    # and its proof class's tests do not cover the edited file (docs/classes.md)
+    [c] = [x for x in findings(r) if x["check"] == "prove/classes"]
+    assert "rules/go/checkout.yml is not its class's canonical form" in c["message"]
 
 
 def test_service_removed_without_regenerating(clone: Path, rulegen) -> None:  # type: ignore[no-untyped-def]
     inv = clone / "inventory.yaml"
     text = inv.read_text()
     inv.write_text(text[:text.index("  - name: shipping")])
+    [shipping] = [c for c in read_index(clone / "rules_out") or []
+                  if c.services == ("process/shipping",)]  # a class of its own here
     r = check(rulegen)
     assert r.code == ExitCode.FINDINGS
     extra = {x["path"].split("rules_out/")[1] for x in findings(r) if x["check"] == "drift/extra"}
     # shipping is the only otel-demo-owned service of the slice: its mimir namespace goes too;
-    # and the only one left with a docker-stats limit: the fleet's limit file of it goes too
-    assert extra == {"rules/process/shipping.yml", "tests/process/shipping.yml",
+    # and the only one left with a docker-stats limit: the fleet's limit file of it goes too;
+    # and the only one of its proof class: the class's canonical rule file and tests go too
+    assert extra == {"rules/process/shipping.yml", f"tests/{shipping.rules}",
+                     f"tests/{shipping.tests}",
                      "operator/process/shipping.yaml", "mimir/otel-demo.yml",
                      "rules/limits/docker-stats.yml", "operator/limits/docker-stats.yaml"}
     assert all("rulegen generate" in x["message"] for x in findings(r)
