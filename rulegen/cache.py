@@ -315,14 +315,21 @@ class ProofCache:
     def _about(self, kind: str, file: str) -> str:
         return f"{kind} {file}; {self._identity.decode().replace(chr(0), '; ')}"
 
-    def get_test(self, key: str, file: str) -> TestResult | None:
-        """The cached pass of `promtool test rules <file>` (its text re-pointed at `file`)."""
+    def _hit(self, key: str, kind: str) -> dict[str, Any] | None:
+        """The result stored under a key of `kind` (test, check, lint), counted as a hit."""
         result = self._read(key)
-        if result is None or not key.startswith("test-"):
+        if result is None or not key.startswith(f"{kind}-"):
             return None
         with self._lock:
             self._used.add(key)
-            self.stats.test_hits += 1
+            setattr(self.stats, f"{kind}_hits", getattr(self.stats, f"{kind}_hits") + 1)
+        return result
+
+    def get_test(self, key: str, file: str) -> TestResult | None:
+        """The cached pass of `promtool test rules <file>` (its text re-pointed at `file`)."""
+        result = self._hit(key, "test")
+        if result is None:
+            return None
         output = result["output"]
         if result["file"] != file:
             output = output.replace(result["file"], file)
@@ -335,13 +342,8 @@ class ProofCache:
                         self._about("test rules", result.file))
 
     def get_check(self, key: str, file: str) -> CheckResult | None:
-        result = self._read(key)
-        if result is None or not key.startswith("check-"):
-            return None
-        with self._lock:
-            self._used.add(key)
-            self.stats.check_hits += 1
-        return CheckResult(file, True, result["rules"], (), ())
+        result = self._hit(key, "check")
+        return None if result is None else CheckResult(file, True, result["rules"], (), ())
 
     def put_check(self, key: str, result: CheckResult) -> None:
         """Keep a clean pass (no errors, no lint or warnings, its rule count known)."""
@@ -352,12 +354,9 @@ class ProofCache:
     def get_lint(self, key: str, file: str) -> LintedFile | None:
         """A file the lint found nothing in, with its rules' keys (for the checks across
         files)."""
-        result = self._read(key)
-        if result is None or not key.startswith("lint-"):
+        result = self._hit(key, "lint")
+        if result is None:
             return None
-        with self._lock:
-            self._used.add(key)
-            self.stats.lint_hits += 1
         return LintedFile(file, keys=[RuleKey(k[0], k[1], tuple((a, b) for a, b in k[2]),
                                               *k[3:]) for k in result["keys"]], checked=[])
 
