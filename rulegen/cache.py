@@ -37,6 +37,7 @@ warning). It grows by one small file (under 1 KB) per changed rule or test file 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import hashlib
 import importlib.metadata
@@ -357,14 +358,14 @@ class ProofCache:
         result = self._hit(key, "lint")
         if result is None:
             return None
-        return LintedFile(file, keys=[RuleKey(k[0], k[1], tuple((a, b) for a, b in k[2]),
-                                              *k[3:]) for k in result["keys"]], checked=[])
+        return LintedFile(file, keys=[RuleKey(kind, name, tuple(map(tuple, labels)), *rest)
+                                      for kind, name, labels, *rest in result["keys"]],
+                          checked=[])
 
     def put_lint(self, key: str, f: LintedFile) -> None:
         """Keep a file the lint found nothing in (no finding is ever kept)."""
         if not f.problems and f.checked == []:
-            keys = [[k.kind, k.name, [list(kv) for kv in k.labels], k.line, k.key_line,
-                     k.key_col, k.suffix] for k in f.keys]
+            keys = [dataclasses.astuple(k) for k in f.keys]  # JSON: tuples become lists
             about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
             self._write(key, {"ok": True, "file": f.path, "keys": keys}, f"lint {f.path}; {about}")
 

@@ -162,7 +162,6 @@ class ClassBuilder:
         self._canonical = render_canonical
         self._test = render_test
         self._own = own_paths
-        self._texts: dict[str, str] = {}  # repr(canonical plan) -> canonical text
         self._by_plan: dict[int, str] = {}  # id(canonical plan) -> canonical text
         self._plans: list[ServicePlan] = []
         self._refused: set[str] = set()  # classes whose canonical tests are not the services'
@@ -175,11 +174,7 @@ class ClassBuilder:
             cplan, ident = canonical
             text = self._by_plan.get(id(cplan))  # canonical plans are shared (canonical_plans)
             if text is None:
-                shape = repr(cplan)
-                text = self._texts.get(shape)
-                if text is None:
-                    text = self._texts[shape] = self._canonical(cplan)
-                self._by_plan[id(cplan)] = text
+                text = self._by_plan[id(cplan)] = self._canonical(cplan)
                 self._plans.append(cplan)  # alive, so its id is not reused
             key = digest(text)
             if (ident.instantiate(text) == rules and key not in self._refused

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rulegen.errors import Problem
 from rulegen.lint.context import InventoryContext, ServiceFacts
-from rulegen.lint.files import HEADER, LintedFile, origin_of, read_rule_file
+from rulegen.lint.files import LintedFile, origin_of, read_rule_file
 from rulegen.lint.registry import FILES_CHECKS, RULE_CHECKS
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class _Facts:
 
     def __init__(self, inventory: InventoryContext | None) -> None:
         self.inventory = inventory
+        self.cwd = os.getcwd().encode()  # relative paths in findings resolve against it
         if inventory is None:
             self.shared = b"no inventory"
             return
@@ -108,13 +109,11 @@ def _inputs(path: str, data: bytes, facts: _Facts, scrape_s: int) -> list[tuple[
     """Everything a file's lint result depends on, besides rulegen's lint code: the file's
     text and path (findings name it), where its header's inventory resolves to (findings name
     that too), the default scrape interval, and the inventory facts the checks read."""
-    text = data.decode("utf-8", "replace")
-    m = HEADER.match(text)
-    origin = origin_of(text, path)
-    return [("path", path.encode()), ("cwd", os.getcwd().encode()), ("text", data),
+    origin = origin_of(data.decode("utf-8", "replace"), path)
+    return [("path", path.encode()), ("cwd", facts.cwd), ("text", data),
             ("origin", str(origin).encode() if origin else b""),
             ("scrape", str(scrape_s).encode()), ("shared", facts.shared),
-            ("service", facts.of(m["svc"] if m else None))]
+            ("service", facts.of(origin.service if origin else None))]
 
 
 def lint_text(text: str, path: str = "<text>", *,
