@@ -112,8 +112,9 @@ def _sha256_file(path: str) -> str:
 
 
 # The modules that decide what a verified pass is: promtool.py reads and checks promtool's
-# report, rulefile.py counts the rules a `check rules` pass must report.
-_VERIFIERS = ("promtool.py", "rulefile.py")
+# report, rulefile.py counts the rules a `check rules` pass must report, slices.py decides
+# which rules each test group runs against.
+_VERIFIERS = ("promtool.py", "rulefile.py", "slices.py")
 
 
 def _rulegen_identity() -> str:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rulegen import promtool
+from rulegen import promtool, slices
 from rulegen.classes import (
     CLASS_DIR,
     INDEX,
@@ -29,7 +30,7 @@ from rulegen.classes import (
     is_test_file,
     read_index,
 )
-from rulegen.errors import Problem
+from rulegen.errors import Problem, PromtoolUnusable
 from rulegen.recording import LIMITS_DIR
 
 if TYPE_CHECKING:
@@ -302,7 +303,8 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
                                            cached=True, members=members[rule]), pairs)
         done[str(rule)] = result
         say.service_done(result)
-    for rule, test, r, seconds in _run_tests(pt, to_run, jobs):
+    runs = [(rule, test, parsed.get(test.relative_to(out).as_posix())) for rule, test in to_run]
+    for rule, test, r, seconds in _run_tests(pt, runs, jobs):
         pairs = generated_cases(parsed.get(test.relative_to(out).as_posix()))
         result = _with_cases(ServiceResult(str(rule), str(test), len(pairs),
                                            r.failures if not r.ok else (), r.output,
@@ -418,32 +420,97 @@ def _members_of_canonical(out: Path, c: ProofClass) -> list[str]:
     return problems
 
 
-def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path]], jobs: int | None
+def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path, Any]], jobs: int | None
                ) -> Iterator[tuple[Path, Path, promtool.TestResult, float]]:
-    """`promtool test rules` on each test file, `jobs` at a time; each result as soon as its
-    run ends. The first PromtoolUnusable wins and cancels the runs not yet started."""
+    """`promtool test rules` on each (rule file, test file, parsed test file), the test file
+    cut into slices that each run against only the rules they read (rulegen/slices.py), `jobs`
+    runs at a time. A file's result, its slices' together, comes as soon as its last slice's
+    run ends; its seconds are its runs' sum. The first PromtoolUnusable wins and cancels the
+    runs not yet started."""
     if not pending:
         return
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
+    with tempfile.TemporaryDirectory(prefix="rulegen-slices-") as tmp:
+        units: list[tuple[int, Path, str]] = []  # (index into pending, test file to run, what)
+        for i, (_, test, doc) in enumerate(pending):
+            cut = slices.slice_test(test, doc)
+            if cut is None:
+                units.append((i, test, ""))
+                continue
+            for n, part in enumerate(cut):
+                folder = Path(tmp, f"{i}.{n}")
+                folder.mkdir()
+                for name, text in part.rule_files:
+                    (folder / name).write_text(text, encoding="utf-8")
+                (folder / test.name).write_text(part.test, encoding="utf-8")
+                units.append((i, folder / test.name,
+                              f"rulegen: test groups {', '.join(part.groups)} of {test}, "
+                              "against the rules they read\n"))
+        left = [0] * len(pending)
+        for i, _, _ in units:
+            left[i] += 1
+        parts: list[list[promtool.TestResult]] = [[] for _ in pending]
+        seconds = [0.0] * len(pending)
+        for n, result, took in _run_units(pt, [(path, pending[i][1]) for i, path, _ in units],
+                                          jobs):
+            i, _, what = units[n]
+            rule, test, _ = pending[i]
+            parts[i].append(_as_run_of(result, test, what))
+            seconds[i] += took
+            left[i] -= 1
+            if not left[i]:
+                yield rule, test, _merged(str(test), parts[i]), seconds[i]
 
-    def one(test: Path) -> tuple[promtool.TestResult, float]:
+
+def _run_units(pt: promtool.Promtool, units: list[tuple[Path, Path]], jobs: int | None
+               ) -> Iterator[tuple[int, promtool.TestResult, float]]:
+    """(index, result, seconds) of each (test file to run, test file it was cut from) in
+    `units`, as its run ends. A broken promtool's message names the file it was cut from."""
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(units)))
+
+    def one(unit: tuple[Path, Path]) -> tuple[promtool.TestResult, float]:
+        test, of = unit
         start = time.monotonic()
-        [result] = promtool.test_rules(pt, [str(test)], jobs=1)
+        try:
+            [result] = promtool.test_rules(pt, [str(test)], jobs=1)
+        except PromtoolUnusable as exc:
+            if test == of:
+                raise
+            raise PromtoolUnusable(
+                str(exc).replace(str(test), f"{of} (a slice of it: docs/classes.md)")) from None
         return result, time.monotonic() - start
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="promtool")
     try:
-        futures: dict[Future[tuple[promtool.TestResult, float]], tuple[Path, Path]] = {
-            pool.submit(one, test): (rule, test) for rule, test in pending}
+        futures: dict[Future[tuple[promtool.TestResult, float]], int] = {
+            pool.submit(one, unit): n for n, unit in enumerate(units)}
         left = set(futures)
         while left:
             finished, left = wait(left, return_when=FIRST_COMPLETED)
-            for fut in sorted(finished, key=lambda f: futures[f][0]):
-                rule, test = futures[fut]
-                result, seconds = fut.result()  # PromtoolUnusable: raised here
-                yield rule, test, result, seconds
+            for fut in sorted(finished, key=futures.__getitem__):
+                result, took = fut.result()  # PromtoolUnusable: raised here
+                yield futures[fut], result, took
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _as_run_of(result: promtool.TestResult, test: Path, what: str) -> promtool.TestResult:
+    """A slice's result, naming the test file it was cut from where it names the slice, its
+    output after a line that says `what` the slice was."""
+    ran = result.file
+    if ran == str(test):
+        return result
+    return promtool.TestResult(
+        str(test), result.ok,
+        tuple(replace(f, text=f.text.replace(ran, str(test))) for f in result.failures),
+        what + result.output.replace(ran, str(test)))
+
+
+def _merged(file: str, results: list[promtool.TestResult]) -> promtool.TestResult:
+    if len(results) == 1:
+        return results[0]
+    return promtool.TestResult(file, all(r.ok for r in results),
+                               tuple(f for r in results for f in r.failures),
+                               "".join(r.output for r in results))
 
 
 def _verify(out: Path, rules: list[Path], tests: list[Path],

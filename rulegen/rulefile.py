@@ -14,7 +14,7 @@ group's `rules`, valid or not), or None when the file is not rule groups to prom
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -54,6 +54,7 @@ class Rule:
 class Group:
     name: str
     rules: tuple[Rule, ...]
+    data: dict[Any, Any] = field(default_factory=dict, compare=False)  # the group as read
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def from_data(data: Any) -> RuleFile:
             flaws.append(Flaw(("groups", g), "a group needs a rules: list"))
             continue
         rules = (_rule(("groups", g, "rules", r), entry, flaws) for r, entry in enumerate(entries))
-        out.append(Group(str(group.get("name", "")), tuple(r for r in rules if r is not None)))
+        out.append(Group(str(group.get("name", "")), tuple(r for r in rules if r is not None),
+                         group))
     return RuleFile(tuple(out), tuple(flaws), count)
 
 

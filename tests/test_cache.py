@@ -60,11 +60,22 @@ class Run:
     stdout: str
     stderr: str
     calls: list[str]  # the promtool calls, in order
+    root: Path  # where it ran
 
     @property
     def tests_run(self) -> list[str]:
-        """The files `promtool test rules` ran on, sorted."""
-        return sorted(c.split(" ", 2)[2] for c in self.calls if c.startswith("test rules "))
+        """The test files `promtool test rules` ran on, sorted, each once. rulegen runs a test
+        file cut into slices (rulegen/slices.py), each a file of the same name in a temporary
+        `rulegen-slices-*` folder: those count as that test file of the output."""
+        ran = {c.split(" ", 2)[2] for c in self.calls if c.startswith("test rules ")}
+        return sorted({self._in_output(f) for f in ran})
+
+    def _in_output(self, file: str) -> str:
+        if "/rulegen-slices-" not in file:
+            return file
+        [found] = [p.relative_to(self.root).as_posix()
+                   for p in (self.root / "out" / "tests").rglob(Path(file).name)]
+        return found
 
     @property
     def checks_run(self) -> list[str]:
@@ -109,7 +120,7 @@ class Workspace:
         p = subprocess.run([sys.executable, "-m", "rulegen", *args], cwd=self.root, env=full,
                            capture_output=True, text=True, timeout=600)
         calls = log.read_text().splitlines() if log.exists() else []
-        return Run(p.returncode, p.stdout, p.stderr, calls)
+        return Run(p.returncode, p.stdout, p.stderr, calls, self.root)
 
     def test(self, *extra: str, **env: str) -> Run:
         return self.run("test", "inv.yaml", "--out", "out", "--format", "text",
