@@ -17,6 +17,7 @@ not parse, a selector without a metric name. An expression that reads `ALERTS` o
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def slice_test(test: Path, doc: Any) -> list[Slice] | None:
 def _rule_files(test: Path, entries: list[Any]) -> list[rulefile.RuleFile] | None:
     files = []
     for entry in entries:
-        if not isinstance(entry, str) or any(c in entry for c in "*?["):
+        if not isinstance(entry, str) or glob.has_magic(entry):
             return None
         try:
             rules = rulefile.read(os.path.join(test.parent, entry))  # as promtool resolves it
