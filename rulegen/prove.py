@@ -424,41 +424,51 @@ def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path, Any]], job
                ) -> Iterator[tuple[Path, Path, promtool.TestResult, float]]:
     """`promtool test rules` on each (rule file, test file, parsed test file), the test file
     cut into slices that each run against only the rules they read (rulegen/slices.py), `jobs`
-    runs at a time. A file's result, its slices' together, comes as soon as its last slice's
-    run ends; its seconds are its runs' sum. The first PromtoolUnusable wins and cancels the
-    runs not yet started."""
+    runs at a time. Slices equal in every byte (the same groups of two classes that differ in
+    another family's settings) run once, and their result is each one's. A file's result, its
+    slices' together, comes as soon as its last slice's run ends; its seconds are its runs'
+    sum. The first PromtoolUnusable wins and cancels the runs not yet started."""
     if not pending:
         return
     with tempfile.TemporaryDirectory(prefix="rulegen-slices-") as tmp:
-        units: list[tuple[int, Path, str]] = []  # (index into pending, test file to run, what)
+        units: list[Path] = []  # the test files to run
+        uses: list[list[tuple[int, str]]] = []  # per unit: (index into pending, what) of each
+        same: dict[tuple[tuple[tuple[str, str], ...], str], int] = {}  # slice -> its unit
         for i, (_, test, doc) in enumerate(pending):
             cut = slices.slice_test(test, doc)
             if cut is None:
-                units.append((i, test, ""))
+                units.append(test)
+                uses.append([(i, "")])
                 continue
             for n, part in enumerate(cut):
+                what = (f"rulegen: test groups {', '.join(part.groups)} of {test}, against the "
+                        "rules they read\n")
+                u = same.setdefault((part.rule_files, part.test), len(units))
+                if u < len(units):
+                    uses[u].append((i, what))
+                    continue
                 folder = Path(tmp, f"{i}.{n}")
                 folder.mkdir()
                 for name, text in part.rule_files:
                     (folder / name).write_text(text, encoding="utf-8")
                 (folder / test.name).write_text(part.test, encoding="utf-8")
-                units.append((i, folder / test.name,
-                              f"rulegen: test groups {', '.join(part.groups)} of {test}, "
-                              "against the rules they read\n"))
+                units.append(folder / test.name)
+                uses.append([(i, what)])
         left = [0] * len(pending)
-        for i, _, _ in units:
-            left[i] += 1
+        for users in uses:
+            for i, _ in users:
+                left[i] += 1
         parts: list[list[promtool.TestResult]] = [[] for _ in pending]
         seconds = [0.0] * len(pending)
-        for n, result, took in _run_units(pt, [(path, pending[i][1]) for i, path, _ in units],
-                                          jobs):
-            i, _, what = units[n]
-            rule, test, _ = pending[i]
-            parts[i].append(_as_run_of(result, test, what))
-            seconds[i] += took
-            left[i] -= 1
-            if not left[i]:
-                yield rule, test, _merged(str(test), parts[i]), seconds[i]
+        runs = [(path, pending[users[0][0]][1]) for path, users in zip(units, uses, strict=True)]
+        for u, result, took in _run_units(pt, runs, jobs):
+            for i, what in uses[u]:
+                rule, test, _ = pending[i]
+                parts[i].append(_as_run_of(result, test, what))
+                seconds[i] += took
+                left[i] -= 1
+                if not left[i]:
+                    yield rule, test, _merged(str(test), parts[i]), seconds[i]
 
 
 def _run_units(pt: promtool.Promtool, units: list[tuple[Path, Path]], jobs: int | None

@@ -914,3 +914,13 @@ def test_real_promtool_passes_the_checks(pt: pm.Promtool, tmp_path: Path) -> Non
     r = _cli(tmp_path, Path(pt.path), "test", "inventory.yaml")
     assert r.returncode == ExitCode.OK, r.stderr
     assert r.stdout.endswith(f"promtool {'.'.join(map(str, pt.version))}: passed\n")
+
+
+def test_promtool_runs_with_less_garbage_collection_unless_the_user_set_gogc(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GOGC=400 for promtool's runs (bench/README.md, "Proof CPU"); a GOGC of the user's wins."""
+    show = [sys.executable, "-c", "import os; print(os.environ.get('GOGC'))"]
+    monkeypatch.delenv("GOGC", raising=False)
+    assert pm._run(show, 30).stdout.strip() == "400"
+    monkeypatch.setenv("GOGC", "150")
+    assert pm._run(show, 30).stdout.strip() == "150"

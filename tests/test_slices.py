@@ -147,3 +147,45 @@ def test_sliced_runs_fail_what_the_whole_file_fails(
         assert "rulegen-slices-" not in sliced.output  # no temporary path
         assert f"rulegen: test groups memory-growth/leak-linear, memory-growth/batch of {test}" \
             in sliced.output
+
+
+@pytest.mark.promtool
+@pytest.mark.slow
+def test_equal_slices_run_once_and_each_file_gets_the_result_under_its_own_name(
+        tree: Path, promtool_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two test files whose slices are equal byte for byte (here: a copy of the go class's
+    files under other names, its heap trough broken in both) cost one run per slice, and each
+    file's result names that file only."""
+    out = tmp_path / "rules_out"
+    shutil.copytree(tree, out)
+    test = next(p for p in class_tests(out) if "/go/" in p.as_posix())
+    rules = test.with_name(test.stem + ".rules.yml")
+    head, record, rest = rules.read_text().partition("record: rulegen:heap:gc_trough\n")
+    rules.write_text(head + record + rest.replace("min_over_time(", "2 * min_over_time(", 1))
+    twin, twin_rules = test.with_name("twin.yml"), test.with_name("twin.rules.yml")
+    twin_rules.write_text(rules.read_text())
+    twin.write_text(test.read_text().replace(rules.name, twin_rules.name))
+    assert twin.read_text() != test.read_text()
+    ran: list[list[str]] = []
+    real = promtool.test_rules
+
+    def counted(pt: promtool.Promtool, files: list[str], **kw: Any) -> list[promtool.TestResult]:
+        ran.append(files)
+        return real(pt, files, **kw)
+
+    monkeypatch.setattr(promtool, "test_rules", counted)
+    pt = promtool.find_promtool(promtool_path)
+    got = {t: r for _, t, r, _ in _run_tests(
+        pt, [(rules, test, load(test)), (twin_rules, twin, load(twin))], jobs=2)}
+    cut = slice_test(test, load(test))
+    assert cut is not None and len(cut) > 1
+    assert len(ran) == len(cut)  # not twice as many
+    assert got[test].failures and not got[test].ok and not got[twin].ok
+    assert failures(got[test]) == failures(got[twin])
+    for mine, other in ((test, twin), (twin, test)):
+        r = got[mine]
+        said = r.output + "".join(f.text for f in r.failures)
+        assert r.file == str(mine) and str(mine) in said
+        assert str(other) not in said and "rulegen-slices-" not in said
+        assert f"rulegen: test groups memory-growth/leak-linear, memory-growth/batch of {mine}" \
+            in r.output
