@@ -59,7 +59,7 @@ from rulegen.promtool import CheckResult, Promtool, TestResult
 ENV = "RULEGEN_CACHE_DIR"
 FORMAT = 1
 FOLDER = f"v{FORMAT}"  # entries live in DIR/v1/; a new format gets a folder of its own
-_ENTRY_RE = re.compile(r"^(test|check|lint)-[0-9a-f]{64}\.json$")
+_ENTRY_RE = re.compile(r"^(test|check|lint|lintset)-[0-9a-f]{64}\.json$")
 _TMP_PREFIX = ".tmp-"
 _BREAKS = ("\u0085".encode(), "\u2028".encode(), "\u2029".encode())
 _MAX_ENTRY = 1 << 20  # bytes; a passing result is a few hundred
@@ -234,15 +234,16 @@ class ProofCache:
             return None
         return f"check-{h.hexdigest()}"
 
-    def lint_key(self, inputs: list[tuple[str, bytes]]) -> str | None:
+    def lint_key(self, inputs: list[tuple[str, bytes]], *, lookup: bool = True) -> str | None:
         """The key of rulegen's lint of one file, from what decides it (`inputs`, given by
-        rulegen/lint/runner.py). promtool plays no part: a lint entry outlives a new promtool."""
+        rulegen/lint/runner.py). promtool plays no part: a lint entry outlives a new promtool.
+        `lookup=False`: the same file keyed again, not counted as another lookup."""
         if not self.enabled:
             return None
         with self._lock:
             if self._lint_identity is None:
                 self._lint_identity = f"format {FORMAT}\0{_lint_identity()}".encode()
-            self.stats.lint_lookups += 1
+            self.stats.lint_lookups += lookup
             self._kinds.add("lint")
         h = hashlib.sha256()
         _field(h, "identity", self._lint_identity)
@@ -250,6 +251,17 @@ class ProofCache:
         for label, data in inputs:
             _field(h, label, data)
         return f"lint-{h.hexdigest()}"
+
+    def lint_set_key(self, keys: list[str]) -> str:
+        """The key of the lint of a whole run's files, from their `lint_key`s in order (each
+        names its file and all that decides its result; the checks across files read nothing
+        else)."""
+        self._kinds.add("lintset")
+        h = hashlib.sha256()
+        _field(h, "kind", b"lint set")
+        for key in keys:
+            _field(h, "file", key.encode())
+        return f"lintset-{h.hexdigest()}"
 
     # --- entries ---------------------------------------------------------------------------
 
@@ -370,6 +382,24 @@ class ProofCache:
             about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
             self._write(key, {"ok": True, "file": f.path, "keys": keys}, f"lint {f.path}; {about}")
 
+    def get_lint_set(self, key: str, keys: list[str]) -> bool:
+        """Whether a run over the files of `keys` found nothing before: then each file's entry
+        counts as used (kept by --cache-prune, for the run after a change) and as a hit."""
+        result = self._read(key)
+        if result is None or not key.startswith("lintset-") or result["files"] != len(keys):
+            return False
+        with self._lock:
+            self._used.add(key)
+            self._used.update(keys)
+            self.stats.lint_hits += len(keys)
+        return True
+
+    def put_lint_set(self, key: str, files: int) -> None:
+        """Keep that a run over `files` rule files found nothing."""
+        about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
+        self._write(key, {"ok": True, "file": f"{files} rule files", "files": files},
+                    f"lint of {files} rule files; {about}")
+
     # --- pruning ---------------------------------------------------------------------------
 
     def prune(self) -> int:
@@ -437,6 +467,9 @@ def _valid(key: str, result: dict[str, Any]) -> bool:
         return False
     if key.startswith("test-"):
         return isinstance(result.get("output"), str)
+    if key.startswith("lintset-"):
+        files = result.get("files")
+        return isinstance(files, int) and not isinstance(files, bool) and files >= 0
     if key.startswith("lint-"):
         keys = result.get("keys")
         return isinstance(keys, list) and all(_valid_rule_key(k) for k in keys)

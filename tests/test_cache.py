@@ -526,6 +526,48 @@ def test_a_lint_finding_is_never_cached(lib: tuple[ProofCache, Path], tmp_path: 
     assert _lint(cache, bad) == first and cache.stats.lint_hits == 0
 
 
+def test_a_clean_lint_of_the_same_files_is_one_entry(lib: tuple[ProofCache, Path],
+                                                    tmp_path: Path) -> None:
+    """A lint that found nothing in a set of files is kept as one entry too: the next run over
+    the same files reads that entry, not one per file, and keeps the files' entries (pruning
+    spares them). After one file changes, only that file is linted again."""
+    cache, _ = lib
+    paths = [tmp_path / f"{n}.yml" for n in "abc"]
+    for n, p in enumerate(paths):
+        p.write_text(DUPLICATE.replace("Same", f"Alert{n}"))
+    assert _lint(cache, *paths) == []
+    assert cache.stats.stored == 4 and len(list(cache.folder.glob("lintset-*.json"))) == 1
+
+    def again() -> ProofCache:
+        return ProofCache(cache.root, Promtool(str(tmp_path / "promtool"), (2, 42, 0),
+                                               "promtool, version 2.42.0"))
+
+    warm = again()
+    with patch.object(lint_runner, "read_rule_file", side_effect=AssertionError("read")), \
+            patch.object(ProofCache, "get_lint", side_effect=AssertionError("per file")):
+        assert _lint(warm, *paths) == []
+    assert (warm.stats.lint_lookups, warm.stats.lint_hits, warm.stats.stored) == (3, 3, 0)
+    assert warm.prune() == 0  # the files' entries count as used
+    paths[1].write_text(DUPLICATE.replace("Same", "Renamed"))
+    changed = again()
+    read = []
+    real = lint_runner.read_rule_file
+
+    def reading(path: str, *args: Any, **kw: Any) -> Any:
+        read.append(path)
+        return real(path, *args, **kw)
+
+    with patch.object(lint_runner, "read_rule_file", side_effect=reading):
+        assert _lint(changed, *paths) == []
+    assert read == [str(paths[1])]
+    assert (changed.stats.lint_lookups, changed.stats.lint_hits) == (3, 2)
+    assert changed.stats.stored == 2  # the changed file's entry and the new set's
+    paths[2].write_text(DUPLICATE.replace("Same", "Alert0"))  # a duplicate across files
+    dup = again()
+    assert len(_lint(dup, *paths)) == 1
+    assert len(list(cache.folder.glob("lintset-*.json"))) == 2  # a finding is never kept
+
+
 def test_a_lint_key_follows_the_file_and_the_facts_its_checks_read(
         lib: tuple[ProofCache, Path], tmp_path: Path) -> None:
     """Unlike promtool's keys, a lint key takes the whole text (the header names the service

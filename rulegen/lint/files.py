@@ -62,20 +62,35 @@ class LintedFile:
     checked: list[Problem] | None = None
 
 
-def origin_of(text: str, path: str) -> Origin | None:
+def origin_of(text: str, path: str, seen: dict[tuple[str, str], str] | None = None
+              ) -> Origin | None:
+    """Where a generated file's header says it came from: the inventory as a path from the
+    working folder when it is there, as the header names it otherwise. `seen`: the answers
+    for the files of one folder so far, kept by the caller for one run over many files (all
+    the files of a folder but symlinks share them)."""
     m = HEADER.match(text)
     if not m:
         return None
     inv = m["inv"]
+    key = (os.path.dirname(path), inv)
+    if seen is None or os.path.islink(path):
+        return Origin(_inventory_path(path, inv), m["svc"], int(m["line"]))
+    if key not in seen:
+        seen[key] = _inventory_path(path, inv)
+    return Origin(seen[key], m["svc"], int(m["line"]))
+
+
+def _inventory_path(path: str, inv: str) -> str:
     parents = FsPath(path).resolve().parents
     if len(parents) > _HEADER_BASE and (candidate := parents[_HEADER_BASE] / inv).is_file():
         rel = os.path.relpath(candidate)
-        inv = str(candidate) if rel.startswith("..") else rel
-    return Origin(inv, m["svc"], int(m["line"]))
+        return str(candidate) if rel.startswith("..") else rel
+    return inv
 
 
 def read_rule_file(path: str, text: str | None = None, *,
-                   inventory: InventoryContext | None = None, scrape_s: int = 60) -> LintedFile:
+                   inventory: InventoryContext | None = None, scrape_s: int = 60,
+                   seen: dict[tuple[str, str], str] | None = None) -> LintedFile:
     out = LintedFile(path)
     if text is None:
         try:
@@ -83,7 +98,7 @@ def read_rule_file(path: str, text: str | None = None, *,
         except (OSError, UnicodeDecodeError) as exc:
             out.problems.append(Problem(path, 0, 0, f"cannot read the rule file: {exc}", CHECK))
             return out
-    out.origin = origin_of(text, path)
+    out.origin = origin_of(text, path, seen)
     located, problems = yamlpos.load(text, path)
     out.problems += [Problem(p.path, p.line, p.col, p.message, CHECK) for p in problems]
     parsed = rulefile.from_data(located.data)
