@@ -263,7 +263,9 @@ class _Resolver:
             return None
         metric = preset.metric if preset else spec.metric
         limit_labels = preset.labels if preset else tuple((spec.join or {}).values())
-        join = dict(spec.join) if spec.join else {lbl: lbl for lbl in limit_labels}
+        # A join written in another order, or assembled by YAML merge keys, means the same:
+        # one order (sorted) for its `on (...)` and its id.
+        join = dict(sorted(spec.join.items())) if spec.join else {lbl: lbl for lbl in limit_labels}
         if not join:
             self.error(at, "memory_limit from a custom metric needs join: (application label: "
                        "limit label) so the limit can be matched to the service's series")

@@ -202,3 +202,26 @@ def test_default_selector_is_the_job_label(tmp_path: Path) -> None:
                    "services:\n  - name: cart\n    runtime: go\n")
     text = compile_inventory(inv, tmp_path / "out").files["rules/go/cart.yml"]
     assert 'go_goroutine_count{service_name="cart"}' in text and 'job="cart"' not in text
+
+
+def test_a_join_means_the_same_in_any_order_or_merge(tmp_path: Path) -> None:
+    """Found by the random-inventory run: a `join:` assembled by a YAML merge key came out in
+    another label order, so the same meaning got another `on (...)` and another limit id."""
+    head = "defaults: {owner: platform}\n"
+    limit = "{source: metric, metric: cadvisor, join: %s}"
+    written = [
+        "{k8s_namespace_name: namespace, k8s_pod_name: pod, k8s_container_name: container}",
+        "{k8s_container_name: container, k8s_pod_name: pod, k8s_namespace_name: namespace}",
+        "{<<: [{k8s_container_name: container}, {k8s_namespace_name: decoy}], "
+        "k8s_pod_name: pod, k8s_namespace_name: namespace}",
+    ]
+    outputs = []
+    for n, join in enumerate(written):
+        inv = tmp_path / f"{n}" / "inventory.yaml"
+        inv.parent.mkdir()
+        inv.write_text(head + "services:\n  - name: cart\n    runtime: go\n"
+                       f"    memory_limit: {limit % join}\n")
+        outputs.append(compile_inventory(inv, inv.parent / "out").files)
+    assert outputs[0] == outputs[1] == outputs[2]
+    text = outputs[0]["rules/go/cart.yml"]
+    assert "on (k8s_container_name, k8s_namespace_name, k8s_pod_name)" in text

@@ -40,7 +40,7 @@ def test_parallel_output_equals_serial(tmp_path: Path, monkeypatch: pytest.Monke
     # a rule file per service, and one per limit definition (recorded for the fleet)
     assert len([p for p in parallel if not p.startswith("rules/limits/")]) == N
     assert sorted(p for p in parallel if p.startswith("rules/limits/")) == [
-        "rules/limits/cadvisor-4ed25dc8.yml", "rules/limits/kube-state-metrics.yml"]
+        "rules/limits/cadvisor-9b5d81f4.yml", "rules/limits/kube-state-metrics.yml"]
     assert parallel == serial
 
 
@@ -105,7 +105,7 @@ def test_parallel_writes_the_fleet_limit_files_without_mimir(
     inv.write_text(inventory(N, tests=False))
     tree = generate_both(inv, tmp_path, monkeypatch)
     assert sorted(p for p in tree if p.startswith("rules/limits/")) == [
-        "rules/limits/cadvisor-4ed25dc8.yml", "rules/limits/kube-state-metrics.yml"]
+        "rules/limits/cadvisor-9b5d81f4.yml", "rules/limits/kube-state-metrics.yml"]
 
 
 def test_parallel_rewrite_drops_removed_services(tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ def test_passing_junit_has_every_generated_case(passing: Path,
     # findings
     assert [c.get("name") for c in suites["rulegen check: findings"]] == [
         "rules_out/rules/dotnet/accounting.yml",
-        "rules_out/rules/limits/kube-state-metrics-dee6f273.yml",
+        "rules_out/rules/limits/kube-state-metrics-b59b9cd2.yml",
         "rules_out/rules/nodejs/frontend.yml"]
 
 

@@ -151,7 +151,7 @@ def _services() -> list[tuple[str, str, str]]:
 
 SERVICES = _services()
 # The fleet's limit files (rules/limits/<id>.yml): one per limit definition the example uses.
-LIMITS = ("cadvisor-4ed25dc8", "docker-stats", "kube-state-metrics-dee6f273", "otel-k8s")
+LIMITS = ("cadvisor-9b5d81f4", "docker-stats", "kube-state-metrics-b59b9cd2", "otel-k8s")
 
 
 def _body(text: str) -> dict[str, Any]:
