@@ -379,8 +379,7 @@ class ProofCache:
         """Keep a file the lint found nothing in (no finding is ever kept)."""
         if not f.problems and f.checked == []:
             keys = [dataclasses.astuple(k) for k in f.keys]  # JSON: tuples become lists
-            about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
-            self._write(key, {"ok": True, "file": f.path, "keys": keys}, f"lint {f.path}; {about}")
+            self._write(key, {"ok": True, "file": f.path, "keys": keys}, self._lint_about(f.path))
 
     def get_lint_set(self, key: str, keys: list[str]) -> bool:
         """Whether a run over the files of `keys` found nothing before: then each file's entry
@@ -396,9 +395,11 @@ class ProofCache:
 
     def put_lint_set(self, key: str, files: int) -> None:
         """Keep that a run over `files` rule files found nothing."""
-        about = (self._lint_identity or b"").decode().replace(chr(0), "; ")
-        self._write(key, {"ok": True, "file": f"{files} rule files", "files": files},
-                    f"lint of {files} rule files; {about}")
+        what = f"{files} rule files"
+        self._write(key, {"ok": True, "file": what, "files": files}, self._lint_about(what))
+
+    def _lint_about(self, what: str) -> str:
+        return f"lint {what}; {(self._lint_identity or b'').decode().replace(chr(0), '; ')}"
 
     # --- pruning ---------------------------------------------------------------------------
 

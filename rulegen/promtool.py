@@ -128,7 +128,8 @@ class TestResult:
 
 # promtool is a short-lived Go process: with the Go runtime's default GOGC=100 it collects its
 # garbage about 10% of its CPU time in `test rules`; 400 saves most of that for some 50 MB more
-# memory per process (bench/README.md, "Proof CPU"). A GOGC the user set is kept.
+# memory per process (bench/README.md, "Proof classes at fleet scale"). A GOGC the user set is
+# kept.
 _GOGC = "400"
 
 

@@ -72,12 +72,14 @@ def origin_of(text: str, path: str, seen: dict[tuple[str, str], str] | None = No
     if not m:
         return None
     inv = m["inv"]
-    key = (os.path.dirname(path), inv)
     if seen is None or os.path.islink(path):
-        return Origin(_inventory_path(path, inv), m["svc"], int(m["line"]))
-    if key not in seen:
-        seen[key] = _inventory_path(path, inv)
-    return Origin(seen[key], m["svc"], int(m["line"]))
+        where = _inventory_path(path, inv)
+    else:
+        key = (os.path.dirname(path), inv)
+        if key not in seen:
+            seen[key] = _inventory_path(path, inv)
+        where = seen[key]
+    return Origin(where, m["svc"], int(m["line"]))
 
 
 def _inventory_path(path: str, inv: str) -> str:
