@@ -118,6 +118,28 @@ def gc(base: float, amp: float, period: int, n: int, phase: int = 0) -> Series:
     return sawtooth(base, amp, period, phase, step_s=S, n=n)
 
 
+def after_gc(series: Sequence[Sample]) -> Series:
+    """What a post-GC metric (JVM `jvm.memory.used_after_last_gc`, .NET
+    `dotnet.gc.last_collection.heap.size`) reports of this memory: the level right after the
+    last GC, held until the next. A GC is a drop from one sample to the next; before the first
+    the series' first level is held. A gap is a gap; after a staleness marker (the series
+    ended) the next sample starts afresh."""
+    out: Series = []
+    prev: float | None = None
+    held: float | None = None
+    for v in series:
+        if not isinstance(v, float):
+            out.append(v)
+            if v is STALE:
+                prev = held = None
+            continue
+        if held is None or (prev is not None and v < prev):
+            held = v
+        prev = v
+        out.append(held)
+    return out
+
+
 def aliased_gc(base: float, amp: float, n: int, seed: int) -> Series:
     """A GC cycle shorter than the scrape: each sample lands at a random point of the cycle."""
     rng = random.Random(seed)
@@ -239,6 +261,20 @@ for _p, _l, _a, _e in ((MIN, "1m", 10, SHORT), (5 * MIN, "5m", 10, SHORT),
                        (HOUR, "1h", 20, 10 * HOUR), (2 * HOUR, "2h", 20, 12 * HOUR),
                        (4 * HOUR, "4h", 20, 16 * HOUR)):
     scenario(_gc_cycle(_p, _l, _a, _e, everywhere=_l == "5m"))
+
+
+@scenario
+def gc_peaks_near_limit() -> Scenario:
+    """Healthy memory whose GC peaks come close to the limit: a heap let grow near it before
+    each GC, as Go's memory limit does by design ("the Go runtime ... uses the memory limit as
+    a target": https://go.dev/doc/gc-guide#Memory_limit) or a JVM whose max heap is most of the
+    container. Nothing is wrong until the baseline rises."""
+    n = n_of(SHORT)
+    return Scenario("gc-peaks-near-limit", "healthy",
+                    "GC cycle 15m, troughs at 45%, peaks at 90% of the limit (a heap let grow "
+                    "close to the limit before each GC: GOMEMLIMIT, a max heap near the "
+                    "container limit); gc_period not set", 0, SHORT,
+                    (Pod("", gc(pct(45), pct(45), 15 * MIN, n)),), (SILENT,), everywhere=True)
 
 
 @scenario

@@ -19,6 +19,7 @@ class SignalDef:
     metric: str
     matchers: tuple[tuple[str, str, str], ...] = ()  # (label, op, value)
     sum_without: tuple[str, ...] = ()
+    post_gc: bool = False  # the runtime reports it after each GC: its own trough, no sawtooth
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def matcher_tuples(raw: dict[str, Any] | None) -> tuple[tuple[str, str, str], ..
 
 def _signal(raw: dict[str, Any]) -> SignalDef:
     return SignalDef(raw["metric"], matcher_tuples(raw.get("matchers")),
-                     tuple(raw.get("sum_without", ())))
+                     tuple(raw.get("sum_without", ())), bool(raw.get("post_gc", False)))
 
 
 def _stripped(sig: SignalDef, suffix: str) -> SignalDef:

@@ -5,11 +5,12 @@ here, so its message can point at the inventory line that causes it."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from rulegen import catalog as cat
-from rulegen import regex
+from rulegen import recording, regex
 from rulegen.errors import Problem, Severity
 from rulegen.families import FAMILIES, Family
 from rulegen.inventory import Inventory, Service
@@ -27,6 +28,12 @@ BUILTIN = {"convention": "otel-semconv", "selector_label": "job",
 # The generated tests feed each alert a few windows of samples: this bounds their size (about
 # 1 MB of test per family) and the time to write and prove them.
 MAX_WINDOW_SAMPLES = 20_160
+# The period of a signal no GC cycle shapes: a count (goroutines, threads, handles), or memory
+# the runtime reports after each GC (`post_gc` in the catalog, its own trough). Its trough is
+# the minimum over this, never over gc_period: a 2h JVM gc_period would make a thread leak wait
+# for 8h windows (docs/gc-periods.md, "Periods per signal").
+SHORT_PERIOD = 300
+COUNT_SIGNALS = ("goroutines", "threads", "handles")
 RESERVED_LABELS = {"alertname", "service", "owner", "severity", "signal", "__name__"}
 
 
@@ -62,6 +69,7 @@ class AlertPlan:
     threshold: float
     horizon_s: int
     labels: tuple[tuple[str, str], ...]
+    period_s: int  # the trough/peak period of the signal the alert reads (ServicePlan.periods)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class ServicePlan:
     scrape_s: int
     gc_s: int
     signals: dict[str, Series]
+    periods: dict[str, int]  # signal -> its trough/peak period: gc_s, or SHORT_PERIOD at most
     limit: Limit | None
     labels: tuple[tuple[str, str], ...]  # routing labels shared by every alert of the service
     links: tuple[tuple[str, str], ...]
@@ -168,17 +177,20 @@ class _Resolver:
                        f"interval {format_duration(scrape)}")
         sel = self.selector(svc, i)
         signals = self.signals(svc, i, base, sel)
+        renamed = {name for name, o in (svc.metrics or {}).items() if o.metric}
+        periods = signal_periods(signals, base, renamed, scrape, gc)
         labels = self.routing_labels(svc, i)
         limit = self.limit(svc, i, signals)
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
-        alerts = self.alerts(svc, i, signals, limit, scrape, gc, labels, owner or "")
+        alerts = self.alerts(svc, i, signals, limit, scrape, gc, periods, labels, owner or "")
         if len(self.problems) > start and any(
                 p.severity == Severity.ERROR for p in self.problems[start:]):
             return None
         return ServicePlan(
             name=svc.name, runtime=svc.runtime, convention=conv, owner=owner or "",
             description=svc.description or "", line=self.loc.where(("services", i))[0],
-            scrape_s=scrape, gc_s=gc, signals=signals, limit=limit, labels=labels,
+            scrape_s=scrape, gc_s=gc, signals=signals, periods=periods, limit=limit,
+            labels=labels,
             links=tuple(sorted(links.items())), alerts=alerts, selector=sel)
 
     def selector(self, svc: Service, i: int) -> tuple[tuple[str, str, str], ...]:
@@ -285,7 +297,8 @@ class _Resolver:
                      series=series, join=pairs, fleet=fleet)
 
     def alerts(self, svc: Service, i: int, signals: dict[str, Series], limit: Limit | None,
-               scrape: int, gc: int, routing: tuple[tuple[str, str], ...],
+               scrape: int, gc: int, periods: dict[str, int],
+               routing: tuple[tuple[str, str], ...],
                owner: str) -> tuple[AlertPlan, ...]:
         out: list[AlertPlan] = []
         for fam in FAMILIES.values():
@@ -301,17 +314,18 @@ class _Resolver:
                     self.error(path, f"{fam.id} settings have no effect: {why}", warn=True)
                 continue
             window, for_s = int(settings["window"]), int(settings["for"])  # type: ignore[call-overload]
+            period = periods.get(recording.read_signal(fam, limit.kind if limit else None), gc)
             if fam.threshold_kind in ("bytes_per_hour", "count_per_hour") and "window" not in where:
-                window = max(window, 4 * gc)  # each half must span two GC cycles
+                window = max(window, 4 * period)  # each half must span two periods
             if fam.id == "limit-forecast" and "window" not in where:
-                window = max(window, 2 * gc)  # the peaks of at least two GC cycles
+                window = max(window, 2 * period)  # the peaks of at least two GC cycles
             self.check_family(fam, settings, where, svc, i, scrape, window, for_s)
             labels = (("owner", owner), ("service", svc.name),
                       ("severity", str(settings["severity"])), *routing)
             out.append(AlertPlan(fam, str(settings["severity"]), for_s, window,
                                  float(settings.get("threshold", 0.0)),  # type: ignore[arg-type]
                                  int(settings.get("horizon", 0)),  # type: ignore[call-overload]
-                                 tuple(sorted(labels))))
+                                 tuple(sorted(labels)), period))
         return tuple(out)
 
     def family_settings(self, svc: Service, i: int,
@@ -357,6 +371,25 @@ class _Resolver:
                        f"than {halves} samples at the scrape interval {format_duration(scrape)}")
         if fam.id == "limit-forecast" and int(s.get("horizon", 0)) <= 0:  # type: ignore[call-overload]
             self.error(at("horizon"), "limit-forecast horizon must be positive")
+
+
+def signal_periods(signals: dict[str, Series], base: dict[str, cat.SignalDef],
+                   renamed: Collection[str], scrape: int, gc: int) -> dict[str, int]:
+    """Each signal's trough/peak period: gc_period for memory a GC cycle shapes; SHORT_PERIOD
+    (never longer than gc_period, never shorter than a scrape) for counts and for the catalog's
+    post-GC metrics. A metric named in `metrics:` is taken to have a sawtooth."""
+    short = min(gc, max(SHORT_PERIOD, scrape))
+
+    def post_gc(name: str) -> bool:
+        d = base.get(name)
+        return bool(d and d.post_gc and name not in renamed)
+
+    out = {}
+    for name, series in signals.items():
+        same_as_heap = name == "resident" and "heap" in signals and series == signals["heap"]
+        steady = name in COUNT_SIGNALS or post_gc(name) or (same_as_heap and post_gc("heap"))
+        out[name] = short if steady else gc
+    return out
 
 
 def plan(inv: Inventory, loc: Located,

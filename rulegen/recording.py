@@ -27,6 +27,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from rulegen.families import Family
 from rulegen.promql import Series, label_list, label_replace_chain, selector
 
 LIMIT_METRIC = "rulegen:memory_limit_bytes"
@@ -47,6 +48,7 @@ class Recording:
     name: str  # rulegen:heap:gc_trough
     kind: str  # trough | peak
     series: Series
+    period_s: int  # the range of its min/max_over_time (the signal's period, model.py)
 
 
 @dataclass
@@ -57,12 +59,13 @@ class Recordings:
     rules: list[Recording] = field(default_factory=list)
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
 
-    def need(self, signal: str, kind: str, series: Series) -> None:
+    def need(self, signal: str, kind: str, series: Series, period: int) -> None:
+        """One series has one period (model.signal_periods), so (sel, kind) names it."""
         key = (series.sel, kind)
         if key not in self._names:
             name = f"rulegen:{signal}:gc_{kind}"
             self._names[key] = name
-            self.rules.append(Recording(name, kind, series))
+            self.rules.append(Recording(name, kind, series, period))
 
     def ref(self, series: Series, kind: str) -> str:
         return recorded(self._names[(series.sel, kind)], self.service)
@@ -80,8 +83,15 @@ def used_signal(limit_kind: str) -> str:
     return "runtime_used" if limit_kind == "runtime" else "resident"
 
 
-def for_service(service: str, signals: dict[str, Series], families: set[str],
-                limit_kind: str | None) -> Recordings:
+def read_signal(family: Family, limit_kind: str | None) -> str:
+    """The signal whose troughs or peaks an alert of `family` reads."""
+    if family.needs_limit and limit_kind:
+        return used_signal(limit_kind)
+    return GROWTH_SIGNALS.get(family.id, family.signal)
+
+
+def for_service(service: str, signals: dict[str, Series], periods: dict[str, int],
+                families: set[str], limit_kind: str | None) -> Recordings:
     wanted: dict[str, set[str]] = {}
     for fam, sig in GROWTH_SIGNALS.items():
         if fam in families:
@@ -96,7 +106,7 @@ def for_service(service: str, signals: dict[str, Series], families: set[str],
     for kind in ("trough", "peak"):
         for sig in SIGNAL_ORDER:
             if kind in wanted.get(sig, ()) and sig in signals:
-                rec.need(sig, kind, signals[sig])
+                rec.need(sig, kind, signals[sig], periods[sig])
     return rec
 
 

@@ -112,7 +112,7 @@ class Renderer:
             raise _template_error(exc) from None
 
     def rule_file(self, plan: ServicePlan, source: str) -> str:
-        rec = recording.for_service(plan.name, plan.signals,
+        rec = recording.for_service(plan.name, plan.signals, plan.periods,
                                     {a.family.id for a in plan.alerts},
                                     plan.limit.kind if plan.limit else None)
         try:

@@ -212,7 +212,7 @@ def test_a_limit_join_without_a_pod_label_is_not_batched(tmp_path: Path) -> None
 ENDPOINTS = """  and
     [[ t ]] - [[ t ]] offset [[ window | dur ]] > [[ grown | num ]]
   and
-    [[ t ]] - [[ t ]] offset [[ (window + svc.gc_s) | dur ]] > [[ grown | num ]]
+    [[ t ]] - [[ t ]] offset [[ (window + period) | dur ]] > [[ grown | num ]]
 """
 HALVES = """  and
     deriv([[ rng(t, half) ]])[[ per ]] > [[ thr | num ]]

@@ -33,7 +33,7 @@ class ServiceFacts:
     scrape_s: int = 60
     gc_s: int = 300
     selector: tuple[Matcher, ...] = ()
-    memory_metrics: frozenset[str] = frozenset()  # sawtooth under GC
+    memory_metrics: frozenset[str] = frozenset()  # sawtooth under GC (not post-GC series)
     gauge_metrics: frozenset[str] = frozenset()  # every signal metric: all are gauges
 
 
@@ -73,7 +73,8 @@ def inventory_context(loaded: Loaded) -> InventoryContext:
         signals = plan.signals
         services[plan.name] = ServiceFacts(
             scrape_s=plan.scrape_s, gc_s=plan.gc_s, selector=plan.selector,
-            memory_metrics=frozenset(signals[s].metric for s in MEMORY_SIGNALS if s in signals),
+            memory_metrics=frozenset(signals[s].metric for s in MEMORY_SIGNALS
+                                     if s in signals and plan.periods[s] == plan.gc_s),
             gauge_metrics=frozenset(s.metric for s in signals.values()))
     return InventoryContext(services, loaded.path)
 
