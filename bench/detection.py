@@ -32,6 +32,10 @@ evaluated at `to` is empty; promtool prints what it got, the first firing time o
 the span, and each alert is given to the scenario whose identity one of its labels carries (or,
 for an alert about the whole service, to every scenario of that service). Spans are short
 because promtool refuses a query that would hold too many samples.
+
+On the cadvisor combinations a peer rule (PEER: a simple published fixed-threshold rule) runs
+in the same groups; its alert is judged apart, by the same expectations, and compared with
+rulegen's in its own section.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ import scenarios as sc  # noqa: E402
 from rulegen import catalog, promtool, regex  # noqa: E402
 from rulegen.errors import UserError  # noqa: E402
 from rulegen.generate import compile_inventory  # noqa: E402
+from rulegen.promql import label_list, label_replace_chain  # noqa: E402
+from rulegen.promql import selector as promql_selector  # noqa: E402
 from rulegen.synth import Sample, Series, encode, selector  # noqa: E402
 from rulegen.units import format_duration as dur  # noqa: E402
 
@@ -77,6 +83,16 @@ DETAIL = ("go", "prometheus", "cadvisor")  # the representative combination
 MEMORY = ("heap", "resident", "runtime_used")
 COUNTS = ("goroutines", "threads", "handles")
 NAMESPACE, CONTAINER = "bench", "app"
+# The peer: a simple published rule set, fixed thresholds on usage against the limit and no
+# forecast: awesome-prometheus-alerts' cAdvisor rule ContainerHighMemoryUsage
+# (https://samber.github.io/awesome-prometheus-alerts/rules#docker-containers):
+#   (sum(container_memory_working_set_bytes{name!=""}) BY (instance, name)
+#     / sum(container_spec_memory_limit_bytes > 0) BY (instance, name) * 100) > 80, for: 2m
+# Run on the cadvisor combinations, next to rulegen's rules in the same promtool groups, with
+# the combination's resident signal as the usage and its container labels as the `BY`. It is
+# judged as a MemoryNearLimit would be (PEER_AS).
+PEER, PEER_AS = "ContainerHighMemoryUsage", "MemoryNearLimit"
+PEER_SOURCE = "cadvisor"
 
 # The application-side labels of each limit source and the inventory's `join` (None: the
 # preset's own label names on both sides). cadvisor is joined across different names, as in
@@ -126,15 +142,22 @@ class Outcome:
     times: dict[str, list[int]] = field(default_factory=dict)  # alertname -> first firings
 
     def fired(self, frm: int, names: Iterable[str] | None = None) -> dict[str, int]:
-        """The first firing at or after `frm` (a span boundary) of each alert (in `names`)."""
+        """The first firing at or after `frm` (a span boundary) of each alert (in `names`;
+        None: every alert of rulegen's, not the peer's)."""
         out = {}
         for a, ts in self.times.items():
-            if names is not None and a not in names:
+            theirs = a == PEER if names is None else a not in names
+            if theirs:
                 continue
             later = [t for t in ts if frm <= t <= self.end]
             if later:
                 out[a] = min(later)
         return out
+
+
+    def peer(self) -> Outcome:
+        """The peer's alert alone, under the name it is judged as."""
+        return Outcome(self.end, {PEER_AS: self.times[PEER]} if PEER in self.times else {})
 
 
 # ------------------------------------------------------------------------ combinations
@@ -282,7 +305,8 @@ def pod_series(lab: Labeller, s: sc.Scenario, pod: sc.Pod, service: str
     if pod.memory is not None:
         mem = fit(pod.memory, n)
         for name in MEMORY:
-            put(lab.signal_series(name, base), mem)
+            sig = lab.signals.get(name)
+            put(lab.signal_series(name, base), sc.after_gc(mem) if sig and sig.post_gc else mem)
         const_limit = [float(sc.LIMIT)] * n
         put(lab.signal_series("runtime_limit", base), masked(const_limit, mem))
         if lab.limit_def is not None:  # an old pod's limit goes with it
@@ -351,6 +375,7 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path
         f = d / "out" / p
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(t)
+    peer = [write_peer(combo, d / "peer.yml")] if combo.source == PEER_SOURCE else []
     own = {svc: [p for p in rules if Path(p).stem == svc] for svc in services}
     shared = [p for p in rules if Path(p).stem not in services]
     jobs = []
@@ -361,9 +386,28 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path
         lab = Labeller(combo, "\n".join(rules[p] for p in files_))
         group = [s for s in mine if s.service == svc
                  and (s.signal == "memory" or s.signal in lab.signals)]
-        jobs.append(write_test(combo, svc, group, [d / "out" / p for p in files_], lab,
-                               d / f"{svc}.test.yml"))
+        jobs.append(write_test(combo, svc, group, [d / "out" / p for p in files_] + peer,
+                               lab, d / f"{svc}.test.yml"))
     return jobs, None
+
+
+def write_peer(combo: Combo, path: Path) -> Path:
+    """The peer rule (PEER) in the combination's terms."""
+    cat = catalog.load()
+    sigs = cat.signals[(combo.runtime, combo.convention)]
+    used = sigs.get("resident") or sigs["heap"]
+    lim = cat.limit_sources[combo.source]
+    join = JOINS[combo.source] or {x: x for x in lim.labels}
+    by = label_list(sorted(join))
+    usage = f"sum by ({by}) ({promql_selector(used.metric, used.matchers)})"
+    renamed = label_replace_chain(f"{promql_selector(lim.metric, lim.matchers)} > 0",
+                                  sorted(join.items()))
+    expr = f"({usage} / on ({by}) sum by ({by}) ({renamed}) * 100) > 80"
+    path.write_text("# bench/detection.py: the peer rule set (PEER)\ngroups:\n"
+                    "  - name: peer\n    rules:\n"
+                    f"      - alert: {PEER}\n        expr: {json.dumps(expr)}\n"
+                    "        for: 2m\n")
+    return path
 
 
 def spans(points: Iterable[int]) -> list[tuple[int, int]]:
@@ -545,6 +589,82 @@ def cell(vs: list[Verdict]) -> str:
     return "✓" if all(v.met for v in judged) else "✗"
 
 
+def summary_cell(s: sc.Scenario, vlists: list[list[Verdict]], outs: list[Outcome],
+                 left: bool = False, name: bool = True) -> str:
+    """Over some combinations: ✓ every judged expectation met in all, ✗ k/n, · informational
+    only; then the first alert and its median latency (`-`: none fired), with `left` the median
+    time it left before the OOM."""
+    if not vlists:
+        return "n/a"
+    oks = [all(v.met for v in vs if v.judged) for vs in vlists]
+    judged = any(v.judged for vs in vlists for v in vs)
+    mark = ("✓" if all(oks) else f"✗ {sum(oks)}/{len(oks)}") if judged else "·"
+    firsts = [fa for o in outs if (fa := first_alert(s, o)) is not None]
+    if not firsts:
+        return mark + " -"
+    lats = sorted(t - s.start for _, t in firsts)
+    extra = (f" {'/'.join(sorted({short(a) for a, _ in firsts}))}" if name else "")
+    extra += f" {minutes(lats[len(lats) // 2])}"
+    if len(firsts) < len(outs):
+        extra += f" ({len(firsts)}/{len(outs)})"
+    if left and s.oom is not None:
+        lefts = sorted(s.oom - t for _, t in firsts)
+        extra += f", {minutes(lefts[len(lefts) // 2])} left"
+    return mark + extra
+
+
+def peer_section(ran: list[Combo], results: dict[str, dict[str, Outcome]],
+                 corpus: list[sc.Scenario], verdicts: dict[tuple[str, str], list[Verdict]]
+                 ) -> list[str]:
+    """rulegen against the peer rule (PEER) on the combinations that ran both."""
+    cs = [c for c in ran if c.source == PEER_SOURCE]
+    if not cs:
+        return []
+    ours = {k: vs for k, vs in verdicts.items() if any(k[0] == c.key for c in cs)}
+    theirs = {(c.key, s.id): judge(s, results[c.key][s.id].peer(), c)
+              for c in cs for s in corpus if s.id in results[c.key]}
+    count = {who: (sum(v.met for vs in d.values() for v in vs if v.judged),
+                   sum(v.judged for vs in d.values() for v in vs))
+             for who, d in (("rulegen", ours), ("peer", theirs))}
+    earlier = later = only_ours = only_theirs = 0
+    for key, sid in ours:
+        s = next(x for x in corpus if x.id == sid)
+        if s.oom is None or s.oom > s.end:
+            continue
+        a = first_alert(s, results[key][sid])
+        b = first_alert(s, results[key][sid].peer())
+        if a and b:
+            earlier += a[1] < b[1]
+            later += a[1] > b[1]
+        only_ours += bool(a and not b)
+        only_theirs += bool(b and not a)
+    lines = ["## Against a simple peer rule set", "",
+             f"The peer: awesome-prometheus-alerts' `{PEER}` (usage over the container "
+             "limit above 80% for 2m; no growth alert, no forecast), on the same series as "
+             f"rulegen's rules, in the same promtool groups, on the {PEER_SOURCE} "
+             f"combinations ({len(cs)}). It is judged as a `{PEER_AS}` would be: by the "
+             "same expectations.", "",
+             f"- **rulegen met {count['rulegen'][0]} of {count['rulegen'][1]} expectations, "
+             f"the peer {count['peer'][0]} of {count['peer'][1]}.**",
+             f"- Leaks that reach the limit within the series, over the combinations: rulegen "
+             f"warned first {earlier} times, the peer {later} times; only rulegen warned "
+             f"{only_ours} times, only the peer {only_theirs} times.", "",
+             "Each cell as in the first table, over the combinations; for a leak, the median "
+             "time left before the peaks reach the limit.", "",
+             "| scenario | expected | rulegen | peer |", "|---|---|---|---|"]
+    for s in corpus:
+        keys = [c.key for c in cs if (c.key, s.id) in ours]
+        if not keys:
+            continue
+        mine = summary_cell(s, [ours[(k, s.id)] for k in keys],
+                            [results[k][s.id] for k in keys], left=True)
+        peer = summary_cell(s, [theirs[(k, s.id)] for k in keys],
+                            [results[k][s.id].peer() for k in keys], left=True, name=False)
+        lines.append(f"| `{s.id}` | {md('; '.join(e.text for e in s.expects))} | {mine} | "
+                     f"{peer} |")
+    return lines + [""]
+
+
 def report(combos: list[Combo], skipped: list[str], errors: dict[str, str],
            results: dict[str, dict[str, Outcome]], corpus: list[sc.Scenario],
            header: list[str], quick: bool) -> tuple[str, int, int]:
@@ -576,27 +696,13 @@ def report(combos: list[Combo], skipped: list[str], errors: dict[str, str],
         row = [f"`{s.id}`", "; ".join(e.text for e in s.expects)]
         for rt in runtimes:
             cs = [c for c in ran if c.runtime == rt and (c.key, s.id) in verdicts]
-            if not cs:
-                row.append("n/a")
-                continue
-            oks = [all(v.met for v in verdicts[(c.key, s.id)] if v.judged) for c in cs]
-            judged = any(v.judged for c in cs for v in verdicts[(c.key, s.id)])
-            mark = ("✓" if all(oks) else f"✗ {sum(oks)}/{len(oks)}") if judged else "·"
-            lats = sorted(fa[1] - s.start for c in cs
-                          if (fa := first_alert(s, results[c.key][s.id])) is not None)
-            names = sorted({fa[0] for c in cs
-                            if (fa := first_alert(s, results[c.key][s.id])) is not None})
-            if lats:
-                med = lats[len(lats) // 2]
-                extra = f" {'/'.join(short(n) for n in names)} {minutes(med)}"
-                if len(lats) < len(cs):
-                    extra += f" ({len(lats)}/{len(cs)})"
-            else:
-                extra = " -"
-            row.append(mark + extra)
+            row.append(summary_cell(s, [verdicts[(c.key, s.id)] for c in cs],
+                                    [results[c.key][s.id] for c in cs]))
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Alert abbreviations: " + ", ".join(f"{short(a)} {a}" for a in
                                                       (*sc.LEAK_ALERTS, sc.TELEMETRY)) + ".", ""]
+
+    lines += peer_section(ran, results, corpus, verdicts)
 
     # 2. per combination
     lines += ["## Combinations", "",
@@ -775,9 +881,10 @@ HOW_TO_READ = [
     "steady); scrape gaps, telemetry loss and the declared 2h gc_period run in services of "
     "their own (their alerts concern the whole service).",
     "- Every memory signal of the convention (heap, resident, runtime_used) gets the same "
-    "bytes, GC sawtooth included, also where the real metric is post-GC (JVM "
-    "`*_after_last_gc_bytes`, .NET `dotnet_gc_last_collection_heap_size_bytes`), which would "
-    "show only the troughs. A signal whose metric no rule of the service names is not fed.",
+    "bytes, GC sawtooth included, except where the real metric is post-GC (`post_gc` in the "
+    "catalog: the JVM's `*_after_last_gc_bytes`, `jvm_memory_pool_collection_used_bytes`): "
+    "that one gets what the runtime reports, the level right after each GC (a drop), held "
+    "until the next. A signal whose metric no rule of the service names is not fed.",
     "- Every number is one promtool version's evaluation at one-minute steps; 2.x and 3.x "
     "differ by a few minutes (left-open ranges in 3.x).",
 ]
