@@ -377,7 +377,7 @@ def signal_periods(signals: dict[str, Series], base: dict[str, cat.SignalDef],
                    renamed: Collection[str], scrape: int, gc: int) -> dict[str, int]:
     """Each signal's trough/peak period: gc_period for memory a GC cycle shapes; SHORT_PERIOD
     (never longer than gc_period, never shorter than a scrape) for counts and for the catalog's
-    post-GC metrics. A metric named in `metrics:` is taken to have a sawtooth."""
+    post-GC metrics. A memory metric named in `metrics:` is taken to have a sawtooth."""
     short = min(gc, max(SHORT_PERIOD, scrape))
 
     def post_gc(name: str) -> bool:
