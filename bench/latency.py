@@ -71,7 +71,7 @@ def first_firing(c: CaseBuilder, alertname: str, end: int) -> ExprTest:
 def growth_groups(c: CaseBuilder) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     """Clean ramp and ramp under the GC sawtooth, at each rate."""
     a, p, S = c.alert, c.plan, c.settings.S
-    G, W, F = p.gc_s, a.window_s, a.for_s
+    G, W, F = a.period_s, a.window_s, a.for_s
     sig = p.signals[a.family.signal]
     mem = a.family.threshold_kind == "bytes_per_hour"
     unit = MIB if mem else 1.0
@@ -100,8 +100,8 @@ def forecast_groups(c: CaseBuilder, growth_thr: float
                     ) -> tuple[list[Group], dict[str, tuple[int, float]]]:
     """Steady at 50% of the limit (sawtooth peaks at 60%), then a leak at k x the memory-growth
     threshold; also records when the peaks reach the limit (the OOM kill)."""
-    a, p, S = c.alert, c.plan, c.settings.S
-    G, W = p.gc_s, a.window_s
+    a, S = c.alert, c.settings.S
+    G, W = a.period_s, a.window_s
     assert c.used is not None
     lo, amp = round(0.5 * c.lim), round(0.1 * c.lim)
     e = c.settings.up(W + G)

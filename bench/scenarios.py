@@ -119,8 +119,8 @@ def gc(base: float, amp: float, period: int, n: int, phase: int = 0) -> Series:
 
 
 def after_gc(series: Sequence[Sample]) -> Series:
-    """What a post-GC metric (JVM `jvm.memory.used_after_last_gc`, .NET
-    `dotnet.gc.last_collection.heap.size`) reports of this memory: the level right after the
+    """What a post-GC metric (`post_gc` in the catalog: the JVM's
+    `jvm.memory.used_after_last_gc`) reports of this memory: the level right after the
     last GC, held until the next. A GC is a drop from one sample to the next; before the first
     the series' first level is held. A gap is a gap; after a staleness marker (the series
     ended) the next sample starts afresh."""

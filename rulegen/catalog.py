@@ -41,6 +41,11 @@ class Catalog:
     def conventions_for(self, runtime: str) -> list[str]:
         return [c for c in self.conventions if (runtime, c) in self.signals]
 
+    def post_gc_metrics(self, runtime: str, convention: str) -> frozenset[str]:
+        """The metrics of the pair that the runtime reports after each GC (`post_gc`)."""
+        return frozenset(d.metric for d in self.signals.get((runtime, convention), {}).values()
+                         if d.post_gc)
+
 
 _OPS = {"regex": "=~", "not": "!=", "not_regex": "!~", "not_": "!="}
 

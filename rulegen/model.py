@@ -83,7 +83,7 @@ class ServicePlan:
     scrape_s: int
     gc_s: int
     signals: dict[str, Series]
-    periods: dict[str, int]  # signal -> its trough/peak period: gc_s, or SHORT_PERIOD at most
+    periods: dict[str, int]  # signal -> its trough/peak period: gc_s, or the short one
     limit: Limit | None
     labels: tuple[tuple[str, str], ...]  # routing labels shared by every alert of the service
     links: tuple[tuple[str, str], ...]
@@ -177,8 +177,8 @@ class _Resolver:
                        f"interval {format_duration(scrape)}")
         sel = self.selector(svc, i)
         signals = self.signals(svc, i, base, sel)
-        renamed = {name for name, o in (svc.metrics or {}).items() if o.metric}
-        periods = signal_periods(signals, base, renamed, scrape, gc)
+        periods = signal_periods(signals, self.cat.post_gc_metrics(svc.runtime, conv),
+                                 scrape, gc)
         labels = self.routing_labels(svc, i)
         limit = self.limit(svc, i, signals)
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
@@ -373,23 +373,16 @@ class _Resolver:
             self.error(at("horizon"), "limit-forecast horizon must be positive")
 
 
-def signal_periods(signals: dict[str, Series], base: dict[str, cat.SignalDef],
-                   renamed: Collection[str], scrape: int, gc: int) -> dict[str, int]:
+def signal_periods(signals: dict[str, Series], post_gc: Collection[str], scrape: int,
+                   gc: int) -> dict[str, int]:
     """Each signal's trough/peak period: gc_period for memory a GC cycle shapes; SHORT_PERIOD
-    (never longer than gc_period, never shorter than a scrape) for counts and for the catalog's
-    post-GC metrics. A memory metric named in `metrics:` is taken to have a sawtooth."""
+    (or the scrape interval if longer, never longer than gc_period) for counts and for the
+    metrics in `post_gc` (the catalog's post-GC metrics of the runtime and convention, whichever
+    signal names them). Per series: signals that are one series (recording.py records it once)
+    get one period."""
     short = min(gc, max(SHORT_PERIOD, scrape))
-
-    def post_gc(name: str) -> bool:
-        d = base.get(name)
-        return bool(d and d.post_gc and name not in renamed)
-
-    out = {}
-    for name, series in signals.items():
-        same_as_heap = name == "resident" and "heap" in signals and series == signals["heap"]
-        steady = name in COUNT_SIGNALS or post_gc(name) or (same_as_heap and post_gc("heap"))
-        out[name] = short if steady else gc
-    return out
+    steady = {s.sel for name, s in signals.items() if name in COUNT_SIGNALS or s.metric in post_gc}
+    return {name: short if s.sel in steady else gc for name, s in signals.items()}
 
 
 def plan(inv: Inventory, loc: Located,

@@ -60,6 +60,17 @@ services:
   - name: own
     runtime: jvm
     metrics: {heap: {metric: my_old_gen_bytes}}
+  - name: restated
+    runtime: jvm
+    metrics: {heap: {metric: jvm_memory_used_after_last_gc_bytes}}
+  - name: shared
+    runtime: jvm
+    memory_limit: {source: runtime}
+    metrics:
+      runtime_used:
+        metric: jvm_memory_used_after_last_gc_bytes
+        matchers: {jvm_memory_type: heap}
+        sum_without: [jvm_memory_pool_name]
 """
     got = periods(tmp_path, text)
     assert (got["fast"]["threads"], got["fast"]["heap"], got["fast"]["resident"]) == (30, 30, 30)
@@ -67,6 +78,9 @@ services:
         360, 360, 7200)
     assert (got["web"]["handles"], got["web"]["heap"]) == (300, 1800)
     assert (got["own"]["heap"], got["own"]["threads"]) == (7200, 300)
+    assert got["restated"]["heap"] == 300  # the catalog's post-GC metric, named again
+    # one series, one period: runtime_used is the post-GC heap's series here
+    assert (got["shared"]["heap"], got["shared"]["runtime_used"]) == (300, 300)
 
 
 def test_short_periods_are_proved(tmp_path: Path, promtool_path: str) -> None:
@@ -93,10 +107,15 @@ def test_the_lint_sees_no_sawtooth_in_a_post_gc_series(tmp_path: Path) -> None:
     inv.write_text(JVM)
     ctx = inventory_context(load_inventory(inv))
 
-    def flagged(metric: str) -> bool:
-        rule = f"{{alert: A, expr: 'deriv({metric}[2h]) > 0', labels: {{service: billing}}}}"
+    def flagged(metric: str, rng: str = "2h") -> bool:
+        rule = f"{{alert: A, expr: 'deriv({metric}[{rng}]) > 0', labels: {{service: billing}}}}"
         text = f"groups:\n- name: g\n  rules:\n  - {rule}\n"
         return any(p.check == "promql/gc-window" for p in lint_text(text, inventory_context=ctx))
 
     assert not flagged("jvm_memory_used_after_last_gc_bytes")
     assert flagged("jvm_memory_used_bytes")
+    # the same under a gc_period as short as the short period: post-GC is no sawtooth either
+    inv.write_text(JVM.replace("    owner: payments\n", "    owner: payments\n    gc_period: 5m\n"))
+    ctx = inventory_context(load_inventory(inv))
+    assert not flagged("jvm_memory_used_after_last_gc_bytes", "20m")
+    assert flagged("jvm_memory_used_bytes", "20m")

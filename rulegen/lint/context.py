@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import promql_parser
 
+from rulegen import catalog
 from rulegen.errors import Problem, Severity
 from rulegen.lint import query
 from rulegen.yamlpos import Located, Path
@@ -69,12 +70,14 @@ class InventoryContext:
 def inventory_context(loaded: Loaded) -> InventoryContext:
     """The lint's view of a validated inventory (`rulegen.loader.load_inventory`)."""
     services = {}
+    known = catalog.load()
     for plan in loaded.plans:
         signals = plan.signals
+        post_gc = known.post_gc_metrics(plan.runtime, plan.convention)  # no sawtooth in these
         services[plan.name] = ServiceFacts(
             scrape_s=plan.scrape_s, gc_s=plan.gc_s, selector=plan.selector,
             memory_metrics=frozenset(signals[s].metric for s in MEMORY_SIGNALS
-                                     if s in signals and plan.periods[s] == plan.gc_s),
+                                     if s in signals and signals[s].metric not in post_gc),
             gauge_metrics=frozenset(s.metric for s in signals.values()))
     return InventoryContext(services, loaded.path)
 
