@@ -146,8 +146,7 @@ class Outcome:
         None: every alert of rulegen's, not the peer's)."""
         out = {}
         for a, ts in self.times.items():
-            theirs = a == PEER if names is None else a not in names
-            if theirs:
+            if (a == PEER) if names is None else (a not in names):
                 continue
             later = [t for t in ts if frm <= t <= self.end]
             if later:
@@ -620,15 +619,17 @@ def peer_section(ran: list[Combo], results: dict[str, dict[str, Outcome]],
     cs = [c for c in ran if c.source == PEER_SOURCE]
     if not cs:
         return []
-    ours = {k: vs for k, vs in verdicts.items() if any(k[0] == c.key for c in cs)}
+    keys = {c.key for c in cs}
+    ours = {k: vs for k, vs in verdicts.items() if k[0] in keys}
     theirs = {(c.key, s.id): judge(s, results[c.key][s.id].peer(), c)
               for c in cs for s in corpus if s.id in results[c.key]}
     count = {who: (sum(v.met for vs in d.values() for v in vs if v.judged),
                    sum(v.judged for vs in d.values() for v in vs))
              for who, d in (("rulegen", ours), ("peer", theirs))}
+    by_id = {s.id: s for s in corpus}
     earlier = later = only_ours = only_theirs = 0
     for key, sid in ours:
-        s = next(x for x in corpus if x.id == sid)
+        s = by_id[sid]
         if s.oom is None or s.oom > s.end:
             continue
         a = first_alert(s, results[key][sid])
