@@ -44,6 +44,12 @@ Group evaluation and query times are wall-clock: on a busy machine they grow, CP
 
 `--big 1000` then runs the generated rules alone at 1,000 services (no idle or seed run):
 missed iterations and group evaluation times.
+
+`--classes` adds two rule sets after the generated one, made from its files by
+bench/class_rules.py (a prototype of one rule file per class of services with identical
+settings; with and without recorded slopes), measured the same way on the same data; their
+recorded series have names of their own (`rulegen_c:`, `rulegen_s:`) and are backfilled like
+the generated ones. The report compares the alerts each raised with the generated rules'.
 """
 
 from __future__ import annotations
@@ -79,6 +85,10 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from class_rules import write_classes  # noqa: E402
+
 SEED = HERE / "seed_rules.yml"
 MIB = 1024 * 1024
 HOUR = 3600
@@ -935,12 +945,16 @@ def rules_api(prom: Prometheus) -> dict[str, Any]:
             "evaluation_time_sum_s": sum(times), "evaluation_time_max_s": max(times, default=0)}
 
 
-def alerts_api(prom: Prometheus) -> dict[str, int]:
+def alerts_api(prom: Prometheus) -> tuple[dict[str, int], list[str]]:
+    """Alerts by name and state, and every alert as name/service/signal/state (sorted)."""
     out: dict[str, int] = {}
+    keys = []
     for a in prom.api("/api/v1/alerts")["alerts"]:
         k = f"{a['labels'].get('alertname')}/{a['state']}"
         out[k] = out.get(k, 0) + 1
-    return dict(sorted(out.items()))
+        keys.append("/".join((a["labels"].get("alertname", ""), a["labels"].get("service", ""),
+                              a["labels"].get("signal", ""), a["state"])))
+    return dict(sorted(out.items())), sorted(keys)
 
 
 def sanity(prom: Prometheus, fleet: Fleet, groups: list[Group], t: int) -> dict[str, Any]:
@@ -989,8 +1003,8 @@ def one_run(rs: RuleSet, fleet: Fleet, make_prom: Callable[[str, list[str]], Pro
         t = int(res["end"]) - 1
         if rs.groups:
             res["rules_api"] = rules_api(prom)
-            res["alerts"] = alerts_api(prom)
-            if rs.name != "generated" or fleet.n <= args.samples_max:
+            res["alerts"], res["alert_keys"] = alerts_api(prom)
+            if rs.name not in LAYOUTS or fleet.n <= args.samples_max:
                 t1 = time.monotonic()
                 res["stats"] = query_stats(prom, rs.groups, t, args.eval_s)
                 res["stats"]["seconds"] = time.monotonic() - t1
@@ -1052,6 +1066,61 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 and a == a and b == b else "n/a"
 
 
+# bench/class_rules.py, with --classes: name -> the prefix of its recorded names (the layouts
+# share one TSDB, and `rulegen:x{service="a"}` of one must not select another's series)
+PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s"}
+LAYOUTS = ("generated", *PROTOTYPES)  # rulegen's layout, and the prototypes made from it
+
+
+def per_service_lines(derived: dict[tuple[int, str], dict[str, float]], name: str) -> list[str]:
+    out = []
+    sizes = sorted(s for s, k in derived if k == name)
+    for lo, hi in itertools.pairwise(sizes):
+        a, b = derived[lo, name], derived[hi, name]
+        per = {k: (b[k] / hi) / (a[k] / lo) if a[k] > 0 else float("nan")
+               for k in ("cpu_ms", "samples", "group_eval_ms", "query_ms")}
+        out.append(f"- {name}, per service at {hi} vs {lo}: net CPU {per['cpu_ms']:.2f}x, "
+                   f"samples {per['samples']:.2f}x, group evaluation time "
+                   f"{per['group_eval_ms']:.2f}x, query time {per['query_ms']:.2f}x "
+                   f"({fmt(b['cpu_ms'] / hi, 1)} vs {fmt(a['cpu_ms'] / lo, 1)} ms of CPU per "
+                   "service and cycle)")
+    return out
+
+
+def by_rule_table(runs: list[dict[str, Any]], name: str) -> list[str]:
+    big = max((r for r in runs if r["ruleset"] == name and r.get("stats", {}).get("by_rule")),
+              key=lambda r: r["size"], default=None)
+    if not big:
+        return []
+    st = big["stats"]
+    out = ["", f"{name.capitalize()} rules at {big['size']} services, by rule name (stats=all):",
+           "", "| rule | rules | samples/cycle | share | query ms/cycle |",
+           "|---|---:|---:|---:|---:|"]
+    for rule, v in sorted(st["by_rule"].items(), key=lambda kv: -kv[1]["query_s"]):
+        out.append(f"| {rule} | {v['rules']} | {fmt(v['samples'])} | "
+                   f"{100 * v['samples'] / max(st['samples_per_cycle'], 1):.0f}% | "
+                   f"{fmt(1000 * v['query_s'], 1)} |")
+    return [*out, ""]
+
+
+def alert_agreement(runs: list[dict[str, Any]]) -> list[str]:
+    """Whether the prototypes raised the alerts rulegen's layout raised, per size."""
+    out = []
+    keys = {(r["size"], r["ruleset"]): set(r.get("alert_keys", [])) for r in runs}
+    for (size, name), b in sorted(keys.items()):
+        a = keys.get((size, "generated"))
+        if name not in PROTOTYPES or a is None:
+            continue
+        if a == b:
+            out.append(f"- {size} services: {name} raised the same {len(a)} alerts as the "
+                       "generated rules (name, service, signal, state)")
+        else:
+            out.append(f"- {size} services: the alerts of {name} differ (name/service/signal/"
+                       f"state): only generated {sorted(a - b)[:6]}, only {name} "
+                       f"{sorted(b - a)[:6]} ({len(a & b)} alike)")
+    return out
+
+
 def report(results: dict[str, Any], eval_s: int) -> str:
     runs = results["runs"]
     idle = {r["size"]: r for r in runs if r["ruleset"] == "idle"}
@@ -1065,7 +1134,7 @@ def report(results: dict[str, Any], eval_s: int) -> str:
            "CPU ms/cycle, net of idle | group eval ms/cycle | query ms/cycle | missed "
            "iterations |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     derived: dict[tuple[int, str], dict[str, float]] = {}
-    order = {"idle": 0, "seed": 1, "generated": 2}
+    order = {"idle": 0, "seed": 1, **{k: 2 + i for i, k in enumerate(LAYOUTS)}}
     for r in sorted(runs, key=lambda r: (r["size"], order.get(r["ruleset"], 3))):
         base = idle.get(r["size"]) if r["ruleset"] != "idle" else None
         n = net(r, base, eval_s)
@@ -1086,46 +1155,30 @@ def report(results: dict[str, Any], eval_s: int) -> str:
                    f"| {fmt(1000 * stats.get('query_s_per_cycle', float('nan')), 1)} "
                    f"| {fmt(r.get('missed_total_at_end', 0))} |")
     out.append("")
-    for size in sorted({s for s, _ in derived}):
-        g, s = derived.get((size, "generated")), derived.get((size, "seed"))
+    for size, name in itertools.product(sorted({s for s, _ in derived}), LAYOUTS):
+        g, s = derived.get((size, name)), derived.get((size, "seed"))
         if g and s:
-            out.append(f"- {size} services, generated / seed: samples "
+            out.append(f"- {size} services, {name} / seed: samples "
                        f"{ratio(g['samples'], s['samples'])}, net CPU "
                        f"{ratio(g['cpu_ms'], s['cpu_ms'])}, group evaluation time "
                        f"{ratio(g['group_eval_ms'], s['group_eval_ms'])}, query time "
                        f"{ratio(g['query_ms'], s['query_ms'])}")
+    out += alert_agreement(runs)
     for r in runs:
-        if r["ruleset"] == "generated" and r.get("iterations_total"):
+        if r["ruleset"] in LAYOUTS and r.get("iterations_total"):
             mean = r["group_duration_s"] / r["iterations_total"]
-            out.append(f"- {r['size']} generated: a group evaluation took {1000 * mean:,.0f} ms "
+            out.append(f"- {r['size']} {r['ruleset']}: a group evaluation took "
+                       f"{1000 * mean:,.0f} ms "
                        f"of wall time on average in the window, the slowest group's last one "
                        f"{1000 * r['slowest_group_s']:,.0f} ms (interval {dur(eval_s)})")
     for (size, name), d in sorted(derived.items()):
         if d["alloc_mb"] == d["alloc_mb"]:
             out.append(f"- {size} {name}: {d['alloc_mb']:,.1f} MB allocated per cycle (net of "
                        f"idle), {d['gc_cycles']:.0f} Go GC cycles in the window")
-    sizes = sorted(s for s, k in derived if k == "generated")
-    for lo, hi in itertools.pairwise(sizes):
-        a, b = derived[lo, "generated"], derived[hi, "generated"]
-        per = {k: (b[k] / hi) / (a[k] / lo) if a[k] > 0 else float("nan")
-               for k in ("cpu_ms", "samples", "group_eval_ms", "query_ms")}
-        out.append(f"- generated, per service at {hi} vs {lo}: net CPU {per['cpu_ms']:.2f}x, "
-                   f"samples {per['samples']:.2f}x, group evaluation time "
-                   f"{per['group_eval_ms']:.2f}x, query time {per['query_ms']:.2f}x "
-                   f"({fmt(b['cpu_ms'] / hi, 1)} vs {fmt(a['cpu_ms'] / lo, 1)} ms of CPU per "
-                   "service and cycle)")
-    big = max((r for r in runs if r["ruleset"] == "generated" and r.get("stats", {}).get(
-        "by_rule")), key=lambda r: r["size"], default=None)
-    if big:
-        st = big["stats"]
-        out += ["", f"Generated rules at {big['size']} services, by rule name (stats=all):", "",
-                "| rule | rules | samples/cycle | share | query ms/cycle |",
-                "|---|---:|---:|---:|---:|"]
-        for name, v in sorted(st["by_rule"].items(), key=lambda kv: -kv[1]["query_s"]):
-            out.append(f"| {name} | {v['rules']} | {fmt(v['samples'])} | "
-                       f"{100 * v['samples'] / max(st['samples_per_cycle'], 1):.0f}% | "
-                       f"{fmt(1000 * v['query_s'], 1)} |")
-        out.append("")
+    for name in LAYOUTS:
+        out += per_service_lines(derived, name)
+    for name in LAYOUTS:
+        out += by_rule_table(runs, name)
     for n, names in results.get("dangling", {}).items():
         out.append(f"- {n} services: the generated rules read {', '.join(names)}, which no "
                    "generated rule records (an incomplete rule set)")
@@ -1234,6 +1287,15 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
     write_rule_file(seed_file, seed_groups, interval=args.eval_s)
     seed = RuleSet("seed", [seed_file], load_groups([seed_file], args.eval_s))
     sets = {"idle": RuleSet("idle", [], []), "seed": seed, "generated": gen}
+    for name in PROTOTYPES:
+        if name in rulesets:
+            class_files = write_classes(files, wdir / name, slopes=name == "classes-slopes",
+                                        prefix=PROTOTYPES[name])
+            sets[name] = RuleSet(name, class_files, load_groups(class_files, args.eval_s))
+            log(f"  {name} prototype: {len(class_files)} files, {sets[name].rules} rules")
+            results.setdefault("classes_example", {}).update({
+                str(f.relative_to(wdir)): f.read_text() for f in class_files
+                if f.stat().st_size < 200_000})
 
     data = wdir / "data"
     promtool = args.prometheus_bin / "promtool"
@@ -1250,8 +1312,9 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
     start = fleet.t_end - args.history_s
     has_recording = any(r.kind == "record" for g in gen.groups for r in g.rules)
     if has_recording and args.rules_backfill == "query":
+        recording = [g for rs in sets.values() if rs.name != "seed" for g in rs.groups]
         info["rules_backfill"] = backfill_recorded_by_query(
-            gen.groups, raw_om, start, fleet.t_end, lambda tag, d: make_prom(tag, data_dir=d),
+            recording, raw_om, start, fleet.t_end, lambda tag, d: make_prom(tag, data_dir=d),
             promtool, data, wdir)
     else:
         info["history"]["import_s"] = import_openmetrics(promtool, raw_om, data)
@@ -1298,6 +1361,10 @@ def main() -> None:
                     help="generate with the rulegen package and templates in this directory "
                          "(e.g. `git archive <commit> rulegen templates | tar -x -C DIR`) "
                          "instead of this checkout's")
+    ap.add_argument("--classes", action="store_true",
+                    help="also run the class-layout prototypes (bench/class_rules.py: classes, "
+                         "and classes with recorded slopes) after the generated rules, and "
+                         "compare the alerts they raise")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--workdir", type=Path, default=None,
@@ -1339,10 +1406,11 @@ def main() -> None:
             for n in sizes:
                 # generated first: its recorded series continue their backfilled history
                 # without a gap (no rule records them while the others run)
-                bench_size(n, ["generated", "seed", "idle"], args, work, exporter, results,
-                           args.minutes)
+                bench_size(n, ["generated", *(PROTOTYPES if args.classes else ()), "seed",
+                               "idle"], args, work, exporter, results, args.minutes)
             if args.big:
-                bench_size(args.big, ["generated"], args, work, exporter, results,
+                bench_size(args.big, ["generated", *(PROTOTYPES if args.classes else ())],
+                           args, work, exporter, results,
                            args.big_minutes)
     finally:
         exporter.close()
