@@ -48,7 +48,7 @@ def _header_free(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith("#"))
 
 
-def _selector_label(text: str, name: str) -> str:
+def selector_label(text: str, name: str) -> str:
     """The label of the equality matcher whose value is the service's name (not `service`)."""
     labels = {m for m in re.findall(rf'(\w+)="{re.escape(name)}"', text) if m != "service"}
     if len(labels) != 1:
@@ -86,9 +86,10 @@ def _recorded_slopes(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
             *out[last + 1:]]
 
 
-def _class_rules(rep: str, members: list[str], label: str, rules: list[dict[str, Any]],
-                 slopes: bool = False, cls: str = "") -> list[dict[str, Any]]:
-    """With cls, recorded series carry rulegen_class=cls and are selected by it (one postings
+def class_rules_of(rep: str, members: list[str], label: str, rules: list[dict[str, Any]],
+                   slopes: bool = False, cls: str = "") -> list[dict[str, Any]]:
+    """The rules of a class from its first member's (rep's) rules; `label` is the selector
+    label whose value is the service's name. With cls, recorded series carry rulegen_class=cls and are selected by it (one postings
     lookup) instead of by `service=~` over the members (one per member and block)."""
     alt = "|".join(members)
     mine = f'rulegen_class="{cls}"' if cls else f'service=~"{alt}"'
@@ -169,10 +170,10 @@ def write_classes(rule_files: list[Path], out_dir: Path, slopes: bool = False,
         written.append(target)
     for canon, (path, rep) in sorted(services.items(), key=lambda kv: kv[1][1]):
         group = yaml.safe_load(path.read_text())["groups"][0]
-        label = _selector_label(path.read_text(), rep)
+        label = selector_label(path.read_text(), rep)
         digest = hashlib.sha256(canon.encode()).hexdigest()[:8]
         cls = f"{path.parent.name}-{digest}{'-slopes' if slopes else ''}"
-        rules = _class_rules(rep, members[canon], label, group["rules"], slopes, cls)
+        rules = class_rules_of(rep, members[canon], label, group["rules"], slopes, cls)
         data = {"groups": [{"name": f"rulegen.class.{cls}", "rules": _renamed(rules, prefix)}]}
         target = out_dir / f"class-{cls}.yml"
         target.write_text(f"# Prototype class layout (bench/class_rules.py): {len(members[canon])} "

@@ -50,8 +50,8 @@ def as_class(canonical: Path, extra: list[str], slopes: bool, cls: str = "") -> 
     its own service (a placeholder) and `extra` members."""
     group = yaml.safe_load(canonical.read_text())["groups"][0]
     rep = str(group["name"]).removeprefix("rulegen.")
-    label = class_rules._selector_label(canonical.read_text(), rep)
-    rules = class_rules._class_rules(rep, [rep, *extra], label, group["rules"], slopes, cls)
+    label = class_rules.selector_label(canonical.read_text(), rep)
+    rules = class_rules.class_rules_of(rep, [rep, *extra], label, group["rules"], slopes, cls)
     canonical.write_text(yaml.safe_dump({"groups": [{"name": "c", "rules": rules}]},
                                         sort_keys=False, width=1 << 16))
 
