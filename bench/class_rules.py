@@ -89,8 +89,9 @@ def _recorded_slopes(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def class_rules_of(rep: str, members: list[str], label: str, rules: list[dict[str, Any]],
                    slopes: bool = False, cls: str = "") -> list[dict[str, Any]]:
     """The rules of a class from its first member's (rep's) rules; `label` is the selector
-    label whose value is the service's name. With cls, recorded series carry rulegen_class=cls and are selected by it (one postings
-    lookup) instead of by `service=~` over the members (one per member and block)."""
+    label whose value is the service's name. With cls, recorded series carry rulegen_class=cls
+    and are selected by it (one postings lookup) instead of by `service=~` over the members
+    (one per member and block)."""
     alt = "|".join(members)
     mine = f'rulegen_class="{cls}"' if cls else f'service=~"{alt}"'
     tag = {"rulegen_class": cls} if cls else {}
