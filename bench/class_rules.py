@@ -12,9 +12,10 @@ rulegen's templates, proofs and lint are rebuilt for it:
   names the service by one equality matcher whose value is the service's name (`job="svc-0001"`),
   form a class. Others keep their own file (none in bench/cost.py's fleet).
 - The class's file is its first member's file with that matcher a regex over the members
-  (`job=~"svc-0001|svc-0003"`), recorded series selected by `service=~` over the members, the
-  `service` label taken from the matcher's label (`label_replace`) instead of a static label,
-  and the service's name in annotations `{{ $labels.service }}`.
+  (`job=~"svc-0001|svc-0003"`), the `service` label taken from the matcher's label
+  (`label_replace`) instead of a static label, recorded series tagged `rulegen_class` and
+  selected by it (without a class tag, by `service=~` over the members: a postings lookup per
+  member and block), and the service's name in annotations `{{ $labels.service }}`.
 - `absent_over_time` cannot tell which member is missing, so each class records its members
   (`rulegen:class_member`, one series per member) and the telemetry alert is "a member
   without samples in the window".
@@ -105,22 +106,22 @@ def class_rules_of(rep: str, members: list[str], label: str, rules: list[dict[st
         return (expr.replace(f'{label}="{rep}"', f'{label}=~"{alt}"')
                 .replace(f'service="{rep}"', mine))
 
+    def named(expr: str) -> str:  # `service` from the selector's label, as the static label was
+        return f'label_replace(\n  {expr},\n  "service", "$1", "{label}", "(.*)"\n)'
+
     for r in rules:
         r = dict(r)
         expr = str(r["expr"]).strip()
         labels = {k: v for k, v in (r.get("labels") or {}).items() if k != "service"}
-        if "record" in r:
-            labels.update(tag)  # deriv() keeps it: the slopes are selected by it too
         absent = _ABSENT.match(expr)
         if "record" in r:
-            r["expr"] = f'label_replace(\n  {widen(expr)},\n  "service", "$1", "{label}", "(.*)"\n)'
-        elif absent:
+            labels.update(tag)  # deriv() keeps it: the slopes are selected by it too
+        if absent and "alert" in r:
             sel, window = widen(absent.group(1)), absent.group(2)
-            r["expr"] = (f'rulegen:class_member{{{mine}}}\nunless on (service)\n'
-                         f'label_replace(group by ({label}) (count_over_time({sel}[{window}])), '
-                         f'"service", "$1", "{label}", "(.*)")')
+            r["expr"] = (f"rulegen:class_member{{{mine}}}\nunless on (service)\n"
+                         + named(f"group by ({label}) (count_over_time({sel}[{window}]))"))
         else:
-            r["expr"] = f'label_replace(\n  {widen(expr)},\n  "service", "$1", "{label}", "(.*)"\n)'
+            r["expr"] = named(widen(expr))
         if labels:
             r["labels"] = labels
         else:
@@ -150,28 +151,28 @@ def write_classes(rule_files: list[Path], out_dir: Path, slopes: bool = False,
     services: dict[str, tuple[Path, str]] = {}  # canonical text -> first member
     members: dict[str, list[str]] = {}
     singles: list[Path] = []
-    for path in sorted(rule_files):
-        data = yaml.safe_load(path.read_text())
-        groups = data.get("groups") or []
+    texts = {path: path.read_text() for path in sorted(rule_files)}
+    for path, text in texts.items():
+        groups = yaml.safe_load(text).get("groups") or []
         name = str(groups[0]["name"]).removeprefix("rulegen.") if len(groups) == 1 else ""
         if path.parent.name == "limits" or not _NAME.match(name) or name.startswith("limit."):
             singles.append(path)
             continue
-        canon = path.parent.name + "\n" + _header_free(path.read_text()).replace(name, "@S@")
+        canon = path.parent.name + "\n" + _header_free(text).replace(name, "@S@")
         services.setdefault(canon, (path, name))
         members.setdefault(canon, []).append(name)
     written = []
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in singles:
         target = out_dir / f"{path.parent.name}-{path.name}"
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(texts[path])
         for g in data["groups"]:
             g["rules"] = _renamed(g["rules"], prefix)
         target.write_text(yaml.safe_dump(data, sort_keys=False, width=1 << 16))
         written.append(target)
     for canon, (path, rep) in sorted(services.items(), key=lambda kv: kv[1][1]):
-        group = yaml.safe_load(path.read_text())["groups"][0]
-        label = selector_label(path.read_text(), rep)
+        group = yaml.safe_load(texts[path])["groups"][0]
+        label = selector_label(texts[path], rep)
         digest = hashlib.sha256(canon.encode()).hexdigest()[:8]
         cls = f"{path.parent.name}-{digest}{'-slopes' if slopes else ''}"
         rules = class_rules_of(rep, members[canon], label, group["rules"], slopes, cls)
