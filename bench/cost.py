@@ -7,7 +7,8 @@ Run: `PYTHONPATH=. .venv/bin/python bench/cost.py [--sizes 50,200] [--big 1000]
 For each fleet size N:
 
 1. A fleet of N services, alternating go and nodejs (convention otel-semconv), one pod each:
-   a GC sawtooth with noise per memory series, a few services leaking memory or goroutines, and
+   a GC sawtooth with noise per memory series (and V8's major/minor collection counters), a
+   few services leaking memory or goroutines, and
    cAdvisor's container_spec_memory_limit_bytes for every pod (the container, the POD sandbox
    at 0 and the pod cgroup, as the kubelet exposes them). Its inventory goes through the real
    CLI, `python -m rulegen generate <inventory> --out <dir>` (rules only), run from a snapshot
@@ -249,6 +250,13 @@ class Fleet:
             self.series += [
                 Series("v8js_memory_heap_used_bytes", _labels(**app, v8js_heap_space_name=k), (w,))
                 for k, w in spaces.items()
+            ]
+            # the GC counters (the growth alert's major-collection gate reads the major one):
+            # a major collection per old-space cycle, a minor one per new-space cycle
+            self.series += [
+                Series("v8js_gc_duration_seconds_count", _labels(**app, v8js_gc_type=k),
+                       (Wave(base=0, leak=1 / spaces[space].period),))
+                for k, space in (("major", "old_space"), ("minor", "new_space"))
             ]
             self.series.append(Series(
                 "process_memory_usage_bytes", _labels(**app),

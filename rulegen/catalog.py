@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
@@ -11,7 +12,10 @@ import yaml
 
 from rulegen.units import parse_duration
 
-SIGNALS = ("heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles")
+SIGNALS = ("heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles",
+           "major_gcs")
+COUNTER_SIGNALS = ("major_gcs",)  # counters (the rules take increase()); the others are gauges
+HISTOGRAM_PARTS = ("_count", "_sum", "_bucket")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ class Catalog:
     def conventions_for(self, runtime: str) -> list[str]:
         return [c for c in self.conventions if (runtime, c) in self.signals]
 
+    @functools.cached_property
+    def counter_metrics(self) -> frozenset[str]:
+        """Every metric a counter signal names, in any runtime and convention."""
+        return frozenset(d.metric for sigs in self.signals.values()
+                         for name, d in sigs.items() if name in COUNTER_SIGNALS)
+
     def post_gc_metrics(self, runtime: str, convention: str) -> frozenset[str]:
         """The metrics of the pair that the runtime reports after each GC (`post_gc`)."""
         return frozenset(d.metric for d in self.signals.get((runtime, convention), {}).values()
@@ -69,8 +79,18 @@ def _signal(raw: dict[str, Any]) -> SignalDef:
                      tuple(raw.get("sum_without", ())), bool(raw.get("post_gc", False)))
 
 
-def _stripped(sig: SignalDef, suffix: str) -> SignalDef:
-    return replace(sig, metric=sig.metric.removesuffix(suffix))
+def without_suffixes(metric: str, suffixes: Sequence[str]) -> str:
+    """`metric` with each of `suffixes` taken off its end, or from before a histogram's
+    _count/_sum/_bucket: v8js_gc_duration_seconds_count -> v8js_gc_duration_count."""
+    for suffix in suffixes:
+        part = next((p for p in HISTOGRAM_PARTS if metric.endswith(suffix + p)), "")
+        if metric.endswith(suffix + part):
+            metric = metric[: len(metric) - len(suffix + part)] + part
+    return metric
+
+
+def _stripped(sig: SignalDef, suffixes: Sequence[str]) -> SignalDef:
+    return replace(sig, metric=without_suffixes(sig.metric, suffixes))
 
 
 @functools.cache
@@ -86,7 +106,7 @@ def load() -> Catalog:
         derive = body.get("derive")
         if derive:
             signals.update({
-                (rt, conv): {n: _stripped(sig, derive["strip_suffix"]) for n, sig in sigs.items()}
+                (rt, conv): {n: _stripped(sig, derive["strip_suffixes"]) for n, sig in sigs.items()}
                 for (rt, base), sigs in list(signals.items()) if base == derive["from"]})
     limits = {
         name: LimitSourceDef(spec["metric"], matcher_tuples(spec.get("matchers")),

@@ -127,7 +127,8 @@ class SignalOverride(Strict):
 
 
 SignalName = Literal[
-    "heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles"]
+    "heap", "resident", "runtime_used", "runtime_limit", "goroutines", "threads", "handles",
+    "major_gcs"]
 
 
 class MemoryLimit(Strict):

@@ -1,6 +1,7 @@
 """Real emitters against rulegen/catalog.yaml: for every (runtime, convention, signal) row that a
 Python or Node emitter of tests/emitters/ covers, its series exist in a real Prometheus under the
-catalog's metric name, with the catalog's matcher and sum_without labels, and are gauges.
+catalog's metric name, with the catalog's matcher and sum_without labels, and are gauges (the
+counter signal major_gcs: a counter, or a histogram's _count).
 
 Each row is checked on every path the emitter has: ``direct`` (Prometheus scrapes the app) and
 ``otlp`` (the app pushes OTLP/HTTP into Prometheus 3.5's OTLP receiver), on the healthy twin of
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from rulegen.catalog import COUNTER_SIGNALS
 from tests.emitters import apps
 from tests.emitters.harness import Fleet, OtlpConfig, Prometheus, wait_until
 
@@ -100,7 +102,9 @@ def test_catalog_row_matches_real_emitter(shared: apps.Shared, emitter: str, pat
         assert all(label in s for s in series), (
             f"sum_without {label}: not a label of every {metric} series: {series}")
 
-    if path == "direct":
+    if signal in COUNTER_SIGNALS:
+        assert_counter(prom, job, path, metric, names)
+    elif path == "direct":
         assert prom.metric_type(metric, job=job) == "gauge"
     else:
         assert not metric.endswith("_total"), f"{metric}: a monotonic sum's name"
@@ -108,6 +112,22 @@ def test_catalog_row_matches_real_emitter(shared: apps.Shared, emitter: str, pat
         assert f"{base}_bucket" not in names, f"{metric}: part of the histogram {base}"
         for suffix in ("_total", "_bucket"):
             assert f"{metric}{suffix}" not in names, f"{metric}{suffix} exists: not a gauge"
+
+
+def assert_counter(prom: Prometheus, job: str, path: str, metric: str, names: list[str]) -> None:
+    """A counter signal: a counter, or the _count of a histogram or summary."""
+    base = re.sub(r"_count$", "", metric)
+    if path == "direct":
+        if base != metric:
+            assert prom.metric_type(base, job=job) in ("histogram", "summary"), (
+                f"{metric}: the _count of {base}, which is no histogram or summary")
+        else:
+            assert prom.metric_type(metric, job=job) == "counter"
+    elif base != metric:
+        assert f"{base}_bucket" in names or f"{base}_sum" in names, (
+            f"{metric}: no {base}_bucket or _sum beside it, so no histogram's count")
+    else:
+        assert metric.endswith("_total"), f"{metric}: not a monotonic sum's name"
 
 
 def _identity_cases() -> list[object]:

@@ -226,17 +226,26 @@ DAY_AGO = """  and
         [[ t ]] unless count_over_time([[ rng(t, 3600, 86400) ]])
     )
 """
+GC_GATE = "[% if gcs %]"
 GROWTH = ("memory-growth", "goroutine-leak")
 WARMUPS = {f"{f}/healthy-warmup-deploy" for f in GROWTH}
-BROKEN: dict[str, tuple[list[tuple[str, str]], set[str]]] = {
+# name -> (edits of _macros.j2, the service whose proof runs, the cases that must turn red)
+BROKEN: dict[str, tuple[list[tuple[str, str]], str, set[str]]] = {
     # no endpoint conditions (the trough now above the troughs a window ago, which needs the
     # series to have existed then): a deploy's warm-up is seen by a half-empty window
-    "no-endpoints": ([(ENDPOINTS, "")], WARMUPS | {"limit-forecast/healthy-warmup-deploy"}),
+    "no-endpoints": ([(ENDPOINTS, "")], "go/product-catalog",
+                     WARMUPS | {"limit-forecast/healthy-warmup-deploy"}),
     # no per-half conditions: a one-off step is a rise over the whole window (and the trough
     # after it is above the troughs before it)
-    "no-halves": ([(HALVES, "")], {f"{f}/healthy-step-up" for f in GROWTH}),
+    "no-halves": ([(HALVES, "")], "go/product-catalog",
+                  {f"{f}/healthy-step-up" for f in GROWTH}),
     # no comparison with a day ago: a daily traffic curve fires every day
-    "no-day-ago": ([(DAY_AGO, "")], {"memory-growth/healthy-daily-curve-day2"}),
+    "no-day-ago": ([(DAY_AGO, "")], "go/product-catalog",
+                   {"memory-growth/healthy-daily-curve-day2"}),
+    # no major-collection gate: the rise within a GC cycle longer than the window is a leak
+    # (a runtime that counts its major collections: V8, .NET)
+    "no-gc-gate": ([(GC_GATE, "[% if false %]")], "nodejs/frontend",
+                   {"memory-growth/healthy-uncollected"}),
 }
 
 
@@ -245,7 +254,7 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], set[str]]] = {
 def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> None:
     source = MACROS.read_text()
     tests = []
-    for name, (edits, _) in BROKEN.items():
+    for name, (edits, service, _) in BROKEN.items():
         text = source
         for old, new in edits:
             assert old in text, f"{name}: the macro no longer has {old!r}"
@@ -255,10 +264,10 @@ def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> Non
         out = tmp_path / name / "out"
         files = compile_inventory(EXAMPLE, out, templates=tmp_path / name).files
         write_tree(out, files)
-        tests.append(out / service_test(files, "go/product-catalog")[0])
+        tests.append(out / service_test(files, service)[0])
     results = promtool.test_rules(promtool.find_promtool(), tests)
     got = {name: failing_groups(r) for name, r in zip(BROKEN, results, strict=True)}
-    assert got == {name: expected for name, (_, expected) in BROKEN.items()}
+    assert got == {name: expected for name, (_, _, expected) in BROKEN.items()}
 
 
 # --- verify_tests: what promtool lets pass -------------------------------------------------
@@ -429,7 +438,7 @@ def test_each_case_is_a_function_named_for_it(module: Any, shared: Any) -> None:
     `shapes()` is the cases of `CASES` that apply, in their order, then the no-limit cases."""
     s = Settings(60, 300, 7200, 900, T=0.8 if module is limit_ratio else 10 * MIB,
                  H=14400, limit=512 * MIB, limit_source="metric", growth_T=10 * MIB,
-                 memory=True, gc_cases=True)
+                 memory=True, gc_cases=True, gc_gate=True)
     made = [(case.__name__, case(shared(s))) for case in module.CASES]
     assert all(sh is not None and sh.case == name.replace("_", "-") for name, sh in made)
     app = [1.0, 2.0]
@@ -446,6 +455,12 @@ def test_settings_leave_out_cases_that_do_not_apply() -> None:
     limit no other pod's; a gc_period under two scrapes no sawtooth cases."""
     count = Settings(60, 300, 7200, 900, T=100.0)
     assert "leak-long-gc" not in [sh.case for sh in memory_growth.shapes(count)]
+    # the major-collection cases only where the runtime counts its major collections
+    heap = Settings(60, 300, 7200, 900, T=10 * MIB, memory=True, gc_cases=True)
+    gated = [sh.case for sh in memory_growth.shapes(dataclasses.replace(heap, gc_gate=True))]
+    assert {"leak-collected", "healthy-uncollected"} <= set(gated)
+    assert set(gated) - {sh.case for sh in memory_growth.shapes(heap)} == {
+        "leak-collected", "healthy-uncollected"}
     ratio = Settings(60, 300, 600, 300, T=0.8, limit=512 * MIB, limit_source="static")
     assert [sh.case for sh in limit_ratio.shapes(ratio)] == [
         "over-ratio", "over-ratio-gc", "healthy-steady-high"]

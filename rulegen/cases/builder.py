@@ -159,6 +159,15 @@ class CaseBuilder:
                 InputSeries(selector(s.metric, {**labels, **{k: "b" for k in s.sum_without}}),
                             texts[1])]
 
+    def counter_input(self, values: Sequence[Sample] | None) -> list[InputSeries]:
+        """The runtime's major-collection counter (signal major_gcs), one series: its summed
+        label is the one its matcher selects (v8js_gc_type="major")."""
+        s = self.plan.signals.get("major_gcs")
+        if s is None or values is None:
+            return []
+        return [InputSeries(selector(s.metric, self.labels_for(s)), _split(tuple(values),
+                                                                          False)[0])]
+
     def limit_input(self, values: Sequence[Sample] | tuple[float, int], other: bool = False
                     ) -> list[InputSeries]:
         """The limit series of a metric or runtime limit; `other`: another pod's/container's."""
@@ -291,7 +300,7 @@ class CaseBuilder:
         name, n = self.fam.alertname, len(sh.values)
         labels = self.result_labels(sig)
         series = (self.input(sig, sh.values) + self.limit_for(sh.limit, n)
-                  + self.background(n, [sig]))
+                  + self.background(n, [sig]) + self.counter_input(sh.gcs))
         alert_tests: list[AlertTest] = []
         exprs: list[ExprTest] = []
         if sh.exact is not None:

@@ -22,6 +22,7 @@ from rulegen.synth import (
     STALE,
     Sample,
     add,
+    collections,
     constant,
     daily_curve,
     linear_leak,
@@ -134,6 +135,17 @@ def leak_long_gc(g: Growth) -> Shape | None:
                    linear_leak(g.r3, e, step_s=s.S, n=n))), t, True)
 
 
+def leak_collected(g: Growth) -> Shape | None:
+    """leak-sawtooth where the runtime counts its major collections: one per GC period, so
+    every window holds enough of them and nothing holds the alert off."""
+    if not g.s.gc_gate:
+        return None
+    sh = leak_sawtooth(g)
+    return dataclasses.replace(
+        sh, case="leak-collected", gcs=frozen(collections(sh.values)),
+        comment=sh.comment + "; the major-collection counter counts each of its drops")
+
+
 # --- healthy: silent ------------------------------------------------------------------------
 
 
@@ -166,6 +178,23 @@ def healthy_sawtooth_mid(g: Growth) -> Shape | None:
                      f"the long GC cycle of leak-long-gc (period {dur(g.PL)}, amplitude "
                      f"{g.amt(g.AL)}, in-cycle slope 2x threshold) without the leak",
                      add(constant(g.base, step_s=s.S, n=s.n(t)), g.saw(s.n(t), g.AL, g.PL)))
+
+
+def healthy_uncollected(g: Growth) -> Shape | None:
+    """A GC cycle of twice the window, counted by the runtime's major-collection counter: no
+    window holds two collections, so none holds a post-GC trough to compare."""
+    s = g.s
+    if not s.gc_gate:
+        return None
+    P = s.up(2 * s.W)
+    A = whole_amplitude(q(2 * g.per_s * P, g.unit), P, s.S)
+    t = s.up(s.W + s.G + 2 * P + s.F)
+    vals = add(constant(g.base, step_s=s.S, n=s.n(t)), g.saw(s.n(t), A, P))
+    sh = g.healthy("healthy-uncollected",
+                   f"a {dur(P)} GC cycle (amplitude {g.amt(A)}, an in-cycle slope of 2x "
+                   "threshold: it fires without the counter) whose major collections the "
+                   "runtime counts: fewer than two in any window", vals)
+    return dataclasses.replace(sh, gcs=frozen(collections(vals)))
 
 
 def healthy_warmup_deploy(g: Growth) -> Shape:
@@ -285,8 +314,9 @@ def healthy_gaps_aligned(g: Growth) -> Shape | None:
 
 
 CASES: tuple[Callable[[Growth], Shape | None], ...] = (
-    leak_linear, leak_sawtooth, leak_stepwise, leak_long_gc,
-    healthy_sawtooth_short, healthy_sawtooth_long, healthy_sawtooth_mid, healthy_warmup_deploy,
+    leak_linear, leak_sawtooth, leak_stepwise, leak_long_gc, leak_collected,
+    healthy_sawtooth_short, healthy_sawtooth_long, healthy_sawtooth_mid, healthy_uncollected,
+    healthy_warmup_deploy,
     healthy_restart, healthy_step_up, healthy_daily_curve, healthy_gaps, healthy_gaps_aligned,
     healthy_daily_curve_day2, leak_daily_curve_day2,
 )
@@ -302,7 +332,9 @@ def shapes(s: Settings) -> tuple[Shape, ...]:
 def settings(c: CaseBuilder) -> Settings:
     return dataclasses.replace(
         c.settings, T=c.alert.threshold, memory=c.fam.threshold_kind == "bytes_per_hour",
-        gc_cases=c.fam.id == "memory-growth", fmts=c.fmts(c.fam.alertname))
+        gc_cases=c.fam.id == "memory-growth",
+        gc_gate=c.fam.id == "memory-growth" and "major_gcs" in c.plan.signals,
+        fmts=c.fmts(c.fam.alertname))
 
 
 def groups(c: CaseBuilder) -> list[Group]:

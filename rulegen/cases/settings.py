@@ -26,6 +26,7 @@ class Settings:
     growth_T: float | None = None  # the service's memory-growth threshold, per hour
     memory: bool = False  # the signal is bytes (amounts in whole MiB), not a count
     gc_cases: bool = False  # also the cases of GC cycles longer than G (memory-growth)
+    gc_gate: bool = False  # the runtime counts its major collections (signal major_gcs)
     fmts: tuple[str, ...] = ()  # the `{{ $value ... }}` actions of the alert's annotations
 
     @property

@@ -22,6 +22,7 @@ class Shape:
     limit: str = "set"  # the limit series: set | zero | absent | other (another pod's)
     quiet_growth: bool = False  # also assert memory-growth stays silent
     quiet_for: int = 0  # silent: over the last quiet_for seconds only (0: the whole series)
+    gcs: tuple[Sample, ...] | None = None  # the major-collection counter beside it (major_gcs)
 
 
 def q(x: float, unit: float) -> float:

@@ -35,7 +35,8 @@ class ServiceFacts:
     gc_s: int = 300
     selector: tuple[Matcher, ...] = ()
     memory_metrics: frozenset[str] = frozenset()  # sawtooth under GC (not post-GC series)
-    gauge_metrics: frozenset[str] = frozenset()  # every signal metric: all are gauges
+    gauge_metrics: frozenset[str] = frozenset()  # every signal metric but the counters'
+    counter_metrics: frozenset[str] = frozenset()  # the counter signals' (major_gcs)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class InventoryContext:
     def gauges(self) -> frozenset[str]:
         return frozenset(m for f in self.services.values() for m in f.gauge_metrics)
 
+    @functools.cached_property
+    def counters(self) -> frozenset[str]:
+        return frozenset(m for f in self.services.values() for m in f.counter_metrics)
+
 
 def inventory_context(loaded: Loaded) -> InventoryContext:
     """The lint's view of a validated inventory (`rulegen.loader.load_inventory`)."""
@@ -78,7 +83,10 @@ def inventory_context(loaded: Loaded) -> InventoryContext:
             scrape_s=plan.scrape_s, gc_s=plan.gc_s, selector=plan.selector,
             memory_metrics=frozenset(signals[s].metric for s in MEMORY_SIGNALS
                                      if s in signals and signals[s].metric not in post_gc),
-            gauge_metrics=frozenset(s.metric for s in signals.values()))
+            gauge_metrics=frozenset(s.metric for name, s in signals.items()
+                                    if name not in catalog.COUNTER_SIGNALS),
+            counter_metrics=frozenset(s.metric for name, s in signals.items()
+                                      if name in catalog.COUNTER_SIGNALS))
     return InventoryContext(services, loaded.path)
 
 

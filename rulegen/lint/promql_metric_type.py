@@ -7,6 +7,7 @@ from typing import Literal
 
 import promql_parser as pp
 
+from rulegen import catalog
 from rulegen.errors import Problem, Severity
 from rulegen.lint.context import RuleContext
 from rulegen.lint.query import (
@@ -33,7 +34,11 @@ _FUNC_KEEPS_KIND = frozenset({"label_replace", "label_join", "last_over_time", "
                               "max_over_time", "avg_over_time"})
 
 
-def name_kind(name: str, gauges: frozenset[str]) -> Kind:
+def name_kind(name: str, gauges: frozenset[str], counters: frozenset[str] = frozenset()) -> Kind:
+    """`counters`: the counter signals' metrics (the catalog's, and the inventory's), whose
+    names need not end in _total (dotnet_gc_collections without suffixes)."""
+    if name in counters or name in catalog.load().counter_metrics:
+        return "counter"
     if name in gauges:
         return "gauge"
     if name.endswith("_total"):
@@ -41,23 +46,23 @@ def name_kind(name: str, gauges: frozenset[str]) -> Kind:
     return None if name.endswith(_AMBIGUOUS) else "gauge"
 
 
-def kind(e: pp.Expr, gauges: frozenset[str]) -> Kind:
+def kind(e: pp.Expr, gauges: frozenset[str], counters: frozenset[str] = frozenset()) -> Kind:
     """Counter or gauge, following the value through aggregations and label functions."""
     e = unparen(e)
     if isinstance(e, pp.MatrixSelector):
         e = e.vector_selector
     if isinstance(e, pp.VectorSelector):
         name = metric_name(e)
-        return name_kind(name, gauges) if name else None
+        return name_kind(name, gauges, counters) if name else None
     if isinstance(e, pp.AggregateExpr) and str(e.op) in _AGG_KEEPS_KIND:
-        return kind(e.expr, gauges)
+        return kind(e.expr, gauges, counters)
     if isinstance(e, pp.SubqueryExpr):
-        return kind(e.expr, gauges)
+        return kind(e.expr, gauges, counters)
     if isinstance(e, pp.Call):
         if e.func.name in RANGE_FUNCS:  # a per-second rate or slope is itself a gauge
             return "gauge"
         if e.func.name in _FUNC_KEEPS_KIND and e.args:
-            return kind(e.args[0], gauges)
+            return kind(e.args[0], gauges, counters)
     return None
 
 
@@ -65,9 +70,10 @@ def check(rule: RuleContext) -> Iterator[Problem]:
     if rule.expr is None:
         return
     gauges = rule.inventory.gauges if rule.inventory else frozenset()
+    counters = rule.inventory.counters if rule.inventory else frozenset()
     for call in rule.calls(RATE_FUNCS | SLOPE_FUNCS):
         fn, arg = call.func.name, call.args[0]
-        k = kind(arg, gauges)
+        k = kind(arg, gauges, counters)
         if fn in RATE_FUNCS and k == "gauge":
             yield rule.problem(
                 ("expr",), f"{fn}() on a gauge ({_source(arg)}): it reads every drop, such as a "

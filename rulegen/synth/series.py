@@ -278,3 +278,23 @@ def restart(
             v if i * step_s < at_s else drop_to + (v - drop_to) * _ramp(i * step_s - at_s, ramp_s)
         ),
     )
+
+
+def collections(series: Sequence[Sample]) -> Series:
+    """The collection counter a GC-cycle series implies: 0 at the series' first sample, one up
+    at every drop from one sample to the next (a collection is a drop), held over gaps; None
+    and STALE where the series has them, and after STALE it starts again at 0 (a new process
+    counts from zero)."""
+    out: Series = []
+    count, prev = 0.0, None
+    for v in series:
+        if not isinstance(v, float):
+            out.append(v)
+            if v is STALE:
+                count, prev = 0.0, None
+            continue
+        if prev is not None and v < prev:
+            count += 1
+        prev = v
+        out.append(count)
+    return out

@@ -29,6 +29,10 @@ def found(rule: str, ctx: InventoryContext | None = None) -> list[tuple[int, int
     ('{alert: A, expr: "rate(deriv(m[5m])[1h:1m]) > 0"}', [(4, 22)]),
     ('{alert: A, expr: "deriv(go_goroutine_count[1h]) > 0"}', []),
     ('{alert: A, expr: "rate(go_goroutine_count[1h]) > 0"}', []),
+    # the catalog's counter signals (major_gcs), whatever their names end in
+    ('{alert: A, expr: "increase(dotnet_gc_collections[2h]) < 2"}', []),
+    ('{alert: A, expr: "deriv(dotnet_gc_collections[2h]) > 0"}', [(4, 22)]),
+    ('{alert: A, expr: "deriv(v8js_gc_duration_count[2h]) > 0"}', [(4, 22)]),
 ])
 def test_cases(rule: str, expected: list[tuple[int, int]]) -> None:
     assert found(rule) == expected
@@ -38,3 +42,10 @@ def test_inventory_names_otel_count_gauges() -> None:
     # OpenTelemetry's go_goroutine_count is a gauge though it ends in _count.
     ctx = InventoryContext({"svc": ServiceFacts(gauge_metrics=frozenset({"go_goroutine_count"}))})
     assert found('{alert: A, expr: "rate(go_goroutine_count[1h]) > 0"}', ctx) == [(4, 22)]
+
+
+def test_inventory_names_its_counters() -> None:
+    # a counter named under metrics: major_gcs, not a name the catalog or the suffix knows
+    ctx = InventoryContext({"svc": ServiceFacts(counter_metrics=frozenset({"app_full_gcs"}))})
+    assert found('{alert: A, expr: "increase(app_full_gcs[2h]) < 2"}', ctx) == []
+    assert found('{alert: A, expr: "increase(app_full_gcs[2h]) < 2"}') == [(4, 22)]
