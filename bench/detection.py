@@ -138,6 +138,7 @@ class Job:
     spans: dict[str, tuple[int, int]]  # expression key -> the span (from, to) it covers
     output: str = ""
     seconds: float = 0.0
+    reused: bool = False  # the output of an earlier run (--reuse)
 
 
 @dataclass
@@ -478,15 +479,17 @@ def run(pt: promtool.Promtool, job: Job, reuse: bool) -> Job:
     saved = job.path.with_suffix(".out")
     if reuse and saved.exists():
         first, _, rest = saved.read_text().partition("\n")
-        if first == stamp:
-            job.output = rest
+        got, _, seconds = first.partition(" ")
+        if got == stamp:
+            job.output, job.reused = rest, True
+            job.seconds = float(seconds or 0)
             return job
     t0 = time.perf_counter()
     res = subprocess.run([pt.path, "test", "rules", str(job.path)], capture_output=True,
                          text=True, timeout=3600)
     job.seconds = time.perf_counter() - t0
     job.output = res.stdout + res.stderr
-    saved.write_text(f"{stamp}\n{job.output}")
+    saved.write_text(f"{stamp} {job.seconds:.1f}\n{job.output}")
     return job
 
 
@@ -900,6 +903,11 @@ HOW_TO_READ = [
     "catalog: the JVM's `*_after_last_gc_bytes`, `jvm_memory_pool_collection_used_bytes`): "
     "that one gets what the runtime reports, the level right after each GC (a drop), held "
     "until the next. A signal whose metric no rule of the service names is not fed.",
+    "- Where the convention has a major-collection counter (`major_gcs`: Node.js, .NET), it "
+    "counts the collections the memory series shows, one at every drop. `gc-4h` is judged "
+    "only where the convention shows when the runtime collects (that counter, or a post-GC "
+    "heap); elsewhere it is reported: a cycle longer than the window looks like a leak there "
+    "unless gc_period is declared (gc-periods.md).",
     "- Every number is one promtool version's evaluation at one-minute steps; 2.x and 3.x "
     "differ by a few minutes (left-open ranges in 3.x).",
 ]
@@ -978,9 +986,12 @@ def main() -> None:
     jobs.sort(key=lambda j: -max(s.end for s in j.scenarios))
     done = 0
     results: dict[str, dict[str, Outcome]] = defaultdict(dict)
+    reused: list[Job] = []
     with ThreadPoolExecutor(args.jobs) as pool:
         for job in pool.map(lambda j: run(pt, j, args.reuse), jobs):
             done += 1
+            if job.reused:
+                reused.append(job)
             res, err = outcomes(job)
             if err:
                 errors[job.combo.key] = f"{job.service}: {err}"
@@ -1010,7 +1021,11 @@ def main() -> None:
         f"- run {dt.date.today().isoformat()}, "
         f"{'--quick, ' if args.quick else ''}{len(jobs)} promtool test files, "
         f"{elapsed / 60:.1f} min wall on {args.jobs} promtool processes at once, promtool "
-        f"CPU {cpu_s / 60:.1f} min (rule compile {t_built - t_start:.0f} s)", "",
+        f"CPU {cpu_s / 60:.1f} min (rule compile {t_built - t_start:.0f} s)"
+        + (f"; {len(reused)} of them not run but reused from an earlier run of the same "
+           "promtool on the same file (--reuse; they took "
+           f"{sum(j.seconds for j in reused) / 60:.1f} min of promtool wall time then)"
+           if reused else ""), "",
     ]
     text, met, total = report(combos, skipped, errors, results, corpus, header, args.quick)
     print(text)
