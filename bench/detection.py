@@ -903,7 +903,7 @@ HOW_TO_READ = [
     "catalog: the JVM's `*_after_last_gc_bytes`, `jvm_memory_pool_collection_used_bytes`): "
     "that one gets what the runtime reports, the level right after each GC (a drop), held "
     "until the next. A signal whose metric no rule of the service names is not fed.",
-    "- Where the convention has a major-collection counter (`major_gcs`: Node.js, .NET), it "
+    "- Where the convention has a major-collection counter (`major_gcs`: Node.js, .NET, Go), it "
     "counts the collections the memory series shows, one at every drop. `gc-4h` is judged "
     "only where the convention shows when the runtime collects (that counter, or a post-GC "
     "heap); elsewhere it is reported: a cycle longer than the window looks like a leak there "

@@ -32,7 +32,8 @@ math.MaxInt64).
    catalog's go and jvm entries that a path covers, on both twins and on every server the path
    reaches: a series with the catalog's name, its matcher labels with the catalog's values,
    every ``sum_without`` label, one series per app once those are summed away, and type gauge
-   (scrape: ``# TYPE`` via /api/v1/targets/metadata; OTLP has no metadata in Prometheus's API,
+   (the counter signal major_gcs: a counter, or a summary's or histogram's _count) (scrape:
+   ``# TYPE`` via /api/v1/targets/metadata; OTLP has no metadata in Prometheus's API,
    so the type follows from the translation: a monotonic sum becomes ``<name>_total`` and a
    histogram ``<name>_bucket``/``_sum``/``_count``, so a series under the exact gauge-style name
    with no such siblings is a gauge or a non-monotonic sum, both gauges to PromQL). Ids:
@@ -76,6 +77,7 @@ from typing import Any
 import pytest
 import yaml
 
+from rulegen.catalog import COUNTER_SIGNALS
 from tests.conftest import ROOT, _line_binary
 from tests.emitters.harness import App, Fleet, Prometheus, otlp_support, wait_until
 
@@ -527,7 +529,9 @@ def test_catalog_row_matches_real_emitter(stack: Stack, path_id: str, convention
             assert one and float(one[0]["value"][1]) == 1, (
                 f"{metric}{{{selected}}} summed without ({without}) is not one series per app: "
                 f"{series}")
-            if p.exposes == "scrape":
+            if signal in COUNTER_SIGNALS:
+                assert_counter(prom, p, twin, metric, sel)
+            elif p.exposes == "scrape":
                 assert prom.metric_type(metric, job=p.app_name(twin)) == "gauge", (
                     f"{metric}: # TYPE is {prom.metric_type(metric, job=p.app_name(twin))}")
             else:
@@ -749,3 +753,17 @@ def test_gc_cycles_fit_gc_period(stack: Stack, path_id: str) -> None:
         report.append(line)
         assert period <= p.gc_period_s, f"{line}: longer than gc_period {p.gc_period_s}s"
     print("\n" + "\n".join(report))
+
+
+def assert_counter(prom: Prometheus, p: EmitterPath, twin: str, metric: str, sel: str) -> None:
+    """A counter signal (major_gcs): a counter, or the _count of a histogram or summary."""
+    base = metric.removesuffix("_count")
+    if p.exposes == "scrape":
+        kind = prom.metric_type(base if base != metric else metric, job=p.app_name(twin))
+        assert kind in (("histogram", "summary") if base != metric else ("counter",)), (
+            f"{metric}: # TYPE of {base if base != metric else metric} is {kind}")
+    elif base != metric:
+        names = prom.names(f"{{{sel}}}")
+        assert f"{base}_sum" in names, f"{metric}: no {base}_sum beside it, no histogram's count"
+    else:
+        assert metric.endswith("_total"), f"{metric}: not a monotonic sum's name"
