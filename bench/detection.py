@@ -986,12 +986,9 @@ def main() -> None:
     jobs.sort(key=lambda j: -max(s.end for s in j.scenarios))
     done = 0
     results: dict[str, dict[str, Outcome]] = defaultdict(dict)
-    reused: list[Job] = []
     with ThreadPoolExecutor(args.jobs) as pool:
         for job in pool.map(lambda j: run(pt, j, args.reuse), jobs):
             done += 1
-            if job.reused:
-                reused.append(job)
             res, err = outcomes(job)
             if err:
                 errors[job.combo.key] = f"{job.service}: {err}"
@@ -1000,6 +997,7 @@ def main() -> None:
                 print(f"detection: {done}/{len(jobs)} promtool runs, "
                       f"{time.perf_counter() - t_start:.0f}s", file=sys.stderr)
     elapsed = time.perf_counter() - t_start
+    reused = [j for j in jobs if j.reused]
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = cpu.ru_utime + cpu.ru_stime
     header = [

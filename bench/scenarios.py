@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from rulegen.families import FAMILIES
 from rulegen.synth import (
     STALE,
     Sample,
@@ -39,6 +40,7 @@ from rulegen.synth import (
 S = 60  # scrape interval and sample step (s)
 MIN, HOUR, DAY = 60, 3600, 86400
 MIB = 1 << 20
+GROWTH_WINDOW = int(FAMILIES["memory-growth"].defaults["window"])  # type: ignore[call-overload]
 LIMIT = 1 << 30  # the container limit of every scenario (1GiB): static and metric sources alike
 T_MEM = 10 * MIB  # the memory-growth threshold the leak rates are multiples of (bytes/h)
 HORIZON = 120 * HOUR  # how far a leak is followed to find when it reaches the limit
@@ -252,9 +254,9 @@ def _gc_cycle(period: int, label: str, amp_pct: float, end: int, everywhere: boo
         else:
             mem = gc(pct(40), pct(amp_pct), period, n)
             what = f"in-cycle rise {amp_pct * LIMIT / 100 / MIB / (period / HOUR):.0f}MiB/h"
-        # A cycle longer than the growth window (2h) rises steadily through whole windows:
-        # told from a leak only where the collections are seen (docs/gc-periods.md).
-        seen = period > 2 * HOUR
+        # A cycle longer than the growth window rises steadily through whole windows: told
+        # from a leak only where the collections are seen (docs/gc-periods.md).
+        seen = period > GROWTH_WINDOW
         return Scenario(f"gc-{label}", "GC cycle",
                         f"GC cycle {label}, troughs at 40%, peaks at {40 + amp_pct:g}% ({what}); "
                         "gc_period not set (the runtime's default)"

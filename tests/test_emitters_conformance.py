@@ -27,7 +27,7 @@ import pytest
 
 from rulegen.catalog import COUNTER_SIGNALS
 from tests.emitters import apps
-from tests.emitters.harness import Fleet, OtlpConfig, Prometheus, wait_until
+from tests.emitters.harness import Fleet, OtlpConfig, Prometheus, assert_counter, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_catalog_row_matches_real_emitter(shared: apps.Shared, emitter: str, pat
             f"sum_without {label}: not a label of every {metric} series: {series}")
 
     if signal in COUNTER_SIGNALS:
-        assert_counter(prom, job, path, metric, names)
+        assert_counter(prom, metric, job, path == "direct", lambda: names)
     elif path == "direct":
         assert prom.metric_type(metric, job=job) == "gauge"
     else:
@@ -112,22 +112,6 @@ def test_catalog_row_matches_real_emitter(shared: apps.Shared, emitter: str, pat
         assert f"{base}_bucket" not in names, f"{metric}: part of the histogram {base}"
         for suffix in ("_total", "_bucket"):
             assert f"{metric}{suffix}" not in names, f"{metric}{suffix} exists: not a gauge"
-
-
-def assert_counter(prom: Prometheus, job: str, path: str, metric: str, names: list[str]) -> None:
-    """A counter signal: a counter, or the _count of a histogram or summary."""
-    base = re.sub(r"_count$", "", metric)
-    if path == "direct":
-        if base != metric:
-            assert prom.metric_type(base, job=job) in ("histogram", "summary"), (
-                f"{metric}: the _count of {base}, which is no histogram or summary")
-        else:
-            assert prom.metric_type(metric, job=job) == "counter"
-    elif base != metric:
-        assert f"{base}_bucket" in names or f"{base}_sum" in names, (
-            f"{metric}: no {base}_bucket or _sum beside it, so no histogram's count")
-    else:
-        assert metric.endswith("_total"), f"{metric}: not a monotonic sum's name"
 
 
 def _identity_cases() -> list[object]:

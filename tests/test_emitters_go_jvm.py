@@ -79,7 +79,14 @@ import yaml
 
 from rulegen.catalog import COUNTER_SIGNALS
 from tests.conftest import ROOT, _line_binary
-from tests.emitters.harness import App, Fleet, Prometheus, otlp_support, wait_until
+from tests.emitters.harness import (
+    App,
+    Fleet,
+    Prometheus,
+    assert_counter,
+    otlp_support,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -530,7 +537,8 @@ def test_catalog_row_matches_real_emitter(stack: Stack, path_id: str, convention
                 f"{metric}{{{selected}}} summed without ({without}) is not one series per app: "
                 f"{series}")
             if signal in COUNTER_SIGNALS:
-                assert_counter(prom, p, twin, metric, sel)
+                assert_counter(prom, metric, p.app_name(twin), p.exposes == "scrape",
+                               lambda: prom.names(f"{{{sel}}}"))  # noqa: B023
             elif p.exposes == "scrape":
                 assert prom.metric_type(metric, job=p.app_name(twin)) == "gauge", (
                     f"{metric}: # TYPE is {prom.metric_type(metric, job=p.app_name(twin))}")
@@ -754,16 +762,3 @@ def test_gc_cycles_fit_gc_period(stack: Stack, path_id: str) -> None:
         assert period <= p.gc_period_s, f"{line}: longer than gc_period {p.gc_period_s}s"
     print("\n" + "\n".join(report))
 
-
-def assert_counter(prom: Prometheus, p: EmitterPath, twin: str, metric: str, sel: str) -> None:
-    """A counter signal (major_gcs): a counter, or the _count of a histogram or summary."""
-    base = metric.removesuffix("_count")
-    if p.exposes == "scrape":
-        kind = prom.metric_type(base if base != metric else metric, job=p.app_name(twin))
-        assert kind in (("histogram", "summary") if base != metric else ("counter",)), (
-            f"{metric}: # TYPE of {base if base != metric else metric} is {kind}")
-    elif base != metric:
-        names = prom.names(f"{{{sel}}}")
-        assert f"{base}_sum" in names, f"{metric}: no {base}_sum beside it, no histogram's count"
-    else:
-        assert metric.endswith("_total"), f"{metric}: not a monotonic sum's name"

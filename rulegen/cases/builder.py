@@ -165,8 +165,7 @@ class CaseBuilder:
         s = self.plan.signals.get("major_gcs")
         if s is None or values is None:
             return []
-        return [InputSeries(selector(s.metric, self.labels_for(s)), _split(tuple(values),
-                                                                          False)[0])]
+        return [InputSeries(selector(s.metric, self.labels_for(s)), _encode(tuple(values)))]
 
     def limit_input(self, values: Sequence[Sample] | tuple[float, int], other: bool = False
                     ) -> list[InputSeries]:

@@ -37,7 +37,7 @@ _FUNC_KEEPS_KIND = frozenset({"label_replace", "label_join", "last_over_time", "
 def name_kind(name: str, gauges: frozenset[str], counters: frozenset[str] = frozenset()) -> Kind:
     """`counters`: the counter signals' metrics (the catalog's, and the inventory's), whose
     names need not end in _total (dotnet_gc_collections without suffixes)."""
-    if name in counters or name in catalog.load().counter_metrics:
+    if name in counters:
         return "counter"
     if name in gauges:
         return "gauge"
@@ -70,7 +70,8 @@ def check(rule: RuleContext) -> Iterator[Problem]:
     if rule.expr is None:
         return
     gauges = rule.inventory.gauges if rule.inventory else frozenset()
-    counters = rule.inventory.counters if rule.inventory else frozenset()
+    counters = catalog.load().counter_metrics | (
+        rule.inventory.counters if rule.inventory else frozenset())
     for call in rule.calls(RATE_FUNCS | SLOPE_FUNCS):
         fn, arg = call.func.name, call.args[0]
         k = kind(arg, gauges, counters)

@@ -238,6 +238,22 @@ class RunningApp:
 
 
 @functools.cache
+def assert_counter(prom: Prometheus, metric: str, job: str, scraped: bool,
+                   names: Callable[[], list[str]]) -> None:
+    """A counter signal (major_gcs) as Prometheus has it: scraped, # TYPE counter, or the _count
+    of a histogram or summary; through OTLP (no metadata), a monotonic sum's `_total` name, or
+    a `_count` with its `_sum` beside it (`names`: the names the app sends)."""
+    base = metric.removesuffix("_count")
+    if scraped:
+        kind = prom.metric_type(base, job=job)
+        assert kind in (("histogram", "summary") if base != metric else ("counter",)), (
+            f"{metric}: # TYPE of {base} is {kind}")
+    elif base != metric:
+        assert f"{base}_sum" in names(), f"{metric}: no {base}_sum beside it, no histogram's count"
+    else:
+        assert metric.endswith("_total"), f"{metric}: not a monotonic sum's name"
+
+
 def prometheus_version(binary: str) -> tuple[int, int]:
     """(major, minor) from ``prometheus --version``."""
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
