@@ -142,6 +142,21 @@ def _renamed(rules: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
              **({"record": ren(r["record"])} if "record" in r else {})} for r in rules]
 
 
+def write_renamed(rule_files: list[Path], out_dir: Path, prefix: str) -> list[Path]:
+    """Copies of `rule_files` in out_dir (`<folder>-<name>`) with every recorded name under
+    prefix instead of `rulegen:` (bench/cost.py measures layouts on one TSDB)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in rule_files:
+        target = out_dir / f"{path.parent.name}-{path.name}"
+        data = yaml.safe_load(path.read_text())
+        for g in data["groups"]:
+            g["rules"] = _renamed(g["rules"], prefix)
+        target.write_text(yaml.safe_dump(data, sort_keys=False, width=1 << 16))
+        written.append(target)
+    return written
+
+
 def write_classes(rule_files: list[Path], out_dir: Path, slopes: bool = False,
                   prefix: str = "rulegen") -> list[Path]:
     """The class layout of rulegen's rule files (its rules/ tree) in out_dir; returns the
@@ -161,15 +176,8 @@ def write_classes(rule_files: list[Path], out_dir: Path, slopes: bool = False,
         canon = path.parent.name + "\n" + _header_free(text).replace(name, "@S@")
         services.setdefault(canon, (path, name))
         members.setdefault(canon, []).append(name)
-    written = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in singles:
-        target = out_dir / f"{path.parent.name}-{path.name}"
-        data = yaml.safe_load(texts[path])
-        for g in data["groups"]:
-            g["rules"] = _renamed(g["rules"], prefix)
-        target.write_text(yaml.safe_dump(data, sort_keys=False, width=1 << 16))
-        written.append(target)
+    written = write_renamed(singles, out_dir, prefix)
     for canon, (path, rep) in sorted(services.items(), key=lambda kv: kv[1][1]):
         group = yaml.safe_load(texts[path])["groups"][0]
         label = selector_label(texts[path], rep)

@@ -46,11 +46,13 @@ Group evaluation and query times are wall-clock: on a busy machine they grow, CP
 `--big 1000` then runs the generated rules alone at 1,000 services (no idle or seed run):
 missed iterations and group evaluation times.
 
-`--classes` adds two rule sets after the generated one, made from its files by
-bench/class_rules.py (a prototype of one rule file per class of services with identical
-settings; with and without recorded slopes), measured the same way on the same data; their
-recorded series have names of their own (`rulegen_c:`, `rulegen_s:`) and are backfilled like
-the generated ones. The report compares the alerts each raised with the generated rules'.
+`--classes` adds two rule sets after the generated one: rulegen's own class layout (the same
+fleet with `output.layout: classes`: one rule file per class of services with identical
+settings, docs/classes.md), and a prototype made from the generated files by
+bench/class_rules.py that also records the slopes (`classes-slopes`), measured the same way on
+the same data; their recorded series have names of their own (`rulegen_c:`, `rulegen_s:`) and
+are backfilled like the generated ones. The report compares the alerts each raised with the
+generated rules'.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from class_rules import write_classes  # noqa: E402
+from class_rules import write_classes, write_renamed  # noqa: E402
 
 SEED = HERE / "seed_rules.yml"
 MIB = 1024 * 1024
@@ -1074,8 +1076,9 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 and a == a and b == b else "n/a"
 
 
-# bench/class_rules.py, with --classes: name -> the prefix of its recorded names (the layouts
-# share one TSDB, and `rulegen:x{service="a"}` of one must not select another's series)
+# With --classes: rulegen's class layout (classes) and bench/class_rules.py's prototype with
+# recorded slopes; name -> the prefix of its recorded names (the layouts share one TSDB, and
+# `rulegen:x{service="a"}` of one must not select another's series)
 PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s"}
 LAYOUTS = ("generated", *PROTOTYPES)  # rulegen's layout, and the prototypes made from it
 
@@ -1296,11 +1299,21 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
     seed = RuleSet("seed", [seed_file], load_groups([seed_file], args.eval_s))
     sets = {"idle": RuleSet("idle", [], []), "seed": seed, "generated": gen}
     for name in PROTOTYPES:
-        if name in rulesets:
+        if name == "classes" and name in rulesets:  # rulegen's own: output.layout: classes
+            inv_c = wdir / "inventory-classes.yaml"
+            inv_c.write_text(fleet.inventory().replace("output: {tests: false}",
+                                                       "output: {tests: false, layout: classes}"))
+            out_c = wdir / "rulegen-out-classes"
+            run([*cmd, "generate", str(inv_c), "--out", str(out_c)], 1800,
+                "rulegen generate (layout: classes)", env=env, cwd=args.rulegen_snapshot)
+            class_files = write_renamed(sorted((out_c / "rules").rglob("*.yml")), wdir / name,
+                                        PROTOTYPES[name])
+        elif name in rulesets:
             class_files = write_classes(files, wdir / name, slopes=name == "classes-slopes",
                                         prefix=PROTOTYPES[name])
+        if name in rulesets:
             sets[name] = RuleSet(name, class_files, load_groups(class_files, args.eval_s))
-            log(f"  {name} prototype: {len(class_files)} files, {sets[name].rules} rules")
+            log(f"  {name}: {len(class_files)} files, {sets[name].rules} rules")
             results.setdefault("classes_example", {}).update({
                 str(f.relative_to(wdir)): f.read_text() for f in class_files
                 if f.stat().st_size < 200_000})
@@ -1370,9 +1383,9 @@ def main() -> None:
                          "(e.g. `git archive <commit> rulegen templates | tar -x -C DIR`) "
                          "instead of this checkout's")
     ap.add_argument("--classes", action="store_true",
-                    help="also run the class-layout prototypes (bench/class_rules.py: classes, "
-                         "and classes with recorded slopes) after the generated rules, and "
-                         "compare the alerts they raise")
+                    help="also run rulegen's class layout (output.layout: classes) and the "
+                         "prototype with recorded slopes (bench/class_rules.py) after the "
+                         "generated rules, and compare the alerts they raise")
     ap.add_argument("--json", type=Path, help="write the raw results here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--workdir", type=Path, default=None,

@@ -64,6 +64,11 @@ class Identity:
         return _TOKEN_RE.sub(lambda m: self.values[int(m[1])], canonical)
 
 
+def placeholder(n: int) -> str:
+    """The placeholder of identity value `n` in a canonical form."""
+    return _TOKEN.format(n)
+
+
 def canonical_service(svc: Service, p: ServicePlan) -> tuple[Service, Identity]:
     """`svc` with its identity values replaced by placeholders, and those values. Placeholder
     0 is the line (set on the canonical plan, `canonical_plans`), 1 the name; the effective
@@ -150,6 +155,9 @@ class ClassPart:
 
     members: list[tuple[str, str, tuple[str, ...] | None]] = field(default_factory=list)
     tests: dict[str, dict[str, str]] = field(default_factory=dict)  # class key -> files
+    # output.layout: classes: the canonical plan of each class whose services share a rule
+    # file (rulegen/layout.py), by class key
+    plans: dict[str, ServicePlan] = field(default_factory=dict)
 
 
 class ClassBuilder:
@@ -158,7 +166,9 @@ class ClassBuilder:
     service's rule file and own test file in the output directory."""
 
     def __init__(self, render_canonical: Callable[[ServicePlan], str], render_test: RenderTest,
-                 own_paths: Callable[[ServicePlan], tuple[str, str]]) -> None:
+                 own_paths: Callable[[ServicePlan], tuple[str, str]],
+                 rule_classes: bool = False) -> None:
+        self._rule_classes = rule_classes
         self._canonical = render_canonical
         self._test = render_test
         self._own = own_paths
@@ -168,7 +178,8 @@ class ClassBuilder:
         self.part = ClassPart()
 
     def add(self, p: ServicePlan, rules: str,
-            canonical: tuple[ServicePlan, Identity] | None) -> None:
+            canonical: tuple[ServicePlan, Identity] | None) -> bool:
+        """True: (with rule classes) the service's rules go into its rule class's file."""
         name = member(p.runtime, p.name)
         if canonical is not None:
             cplan, ident = canonical
@@ -181,12 +192,16 @@ class ClassBuilder:
                     and (key in self.part.tests
                          or self._prove_canonically(key, cplan, text, p, ident, rules))):
                 self.part.members.append((key, name, ident.values))
-                return
+                if self._rule_classes and class_label(cplan) is not None:
+                    self.part.plans.setdefault(key, cplan)
+                    return True
+                return False
         key = "service:" + name
         self.part.members.append((key, name, None))
         rules_rel, test_rel = self._own(p)
         root = _to_root(test_rel)
         self.part.tests[key] = {test_rel: self._test(p, rules, f"{root}/{rules_rel}", root)}
+        return False
 
     def _prove_canonically(self, key: str, cplan: ServicePlan, text: str, p: ServicePlan,
                            ident: Identity, rules: str) -> bool:
@@ -207,26 +222,57 @@ class ClassBuilder:
         return True
 
 
+def class_label(cplan: ServicePlan) -> str | None:
+    """The label that names each service of a canonical plan, if its services can share a rule
+    file (rulegen/layout.py): the default selector, `<label>="<name>"`, and nothing else."""
+    if len(cplan.selector) == 1:
+        label, op, value = cplan.selector[0]
+        if op == "=" and value == _TOKEN.format(1):
+            return label
+    return None
+
+
 def _to_root(test_rel: str) -> str:
     """The output root relative to a test file's folder."""
     return "/".join([".."] * test_rel.count("/"))
 
 
-def class_files(parts: Iterable[ClassPart], source: str) -> dict[str, str]:
+# (class key, its canonical plan, its services and their identity values) -> the files that
+# prove it and hold its rules, and its index entries: output.layout: classes (generate.py)
+Regroup = Callable[[str, ServicePlan, list[tuple[str, tuple[str, ...] | None]]],
+                   tuple[dict[str, str], list[tuple[str, str, list[tuple[str, tuple[str, ...]
+                                                                         | None]]]]]]
+
+
+def class_files(parts: Iterable[ClassPart], source: str,
+                regroup: Regroup | None = None) -> dict[str, str]:
     """The files that prove each class (from its first service, over all parts in order)
-    and the index."""
+    and the index. With `regroup`, the classes whose services share a rule file are proved
+    and indexed as `regroup` says."""
     first: dict[str, dict[str, str]] = {}
     members: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {}
+    plans: dict[str, ServicePlan] = {}
     for part in parts:
         for key, name, values in part.members:
             members.setdefault(key, []).append((name, values))
-        for key, files in part.tests.items():
-            first.setdefault(key, files)
+        for key, proof in part.tests.items():
+            first.setdefault(key, proof)
+        for key, cplan in part.plans.items():
+            plans.setdefault(key, cplan)
     if not members:
         return {}
-    files = {path: text for proof in first.values() for path, text in proof.items()}
-    files[INDEX] = index_text(source, [(next(p for p in first[k] if is_test_file(p)), k, names)
-                                       for k, names in members.items()])
+    files: dict[str, str] = {}
+    entries: dict[str, tuple[str, list[tuple[str, tuple[str, ...] | None]]]] = {}
+    for k, names in members.items():
+        if regroup is not None and k in plans:
+            made, indexed = regroup(k, plans[k], names)
+            files.update(made)
+            for test, key, services in indexed:
+                entries.setdefault(key, (test, []))[1].extend(services)
+        else:
+            files.update(first[k])
+            entries[k] = (next(p for p in first[k] if is_test_file(p)), names)
+    files[INDEX] = index_text(source, [(test, k, names) for k, (test, names) in entries.items()])
     return files
 
 
@@ -317,5 +363,5 @@ def _proof_class(n: int, e: Any) -> ProofClass:
 
 
 __all__ = ["CLASS_DIR", "INDEX", "RULES_SUFFIX", "ClassBuilder", "ClassPart", "Identity",
-           "ProofClass", "canonical_plans", "canonical_service", "class_files", "class_paths",
-           "digest", "is_test_file", "read_index"]
+           "ProofClass", "Regroup", "canonical_plans", "canonical_service", "class_files",
+           "class_label", "class_paths", "digest", "is_test_file", "placeholder", "read_index"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import multiprocessing as mp
 import os
+import posixpath
 import re
 import signal
 import threading
@@ -17,13 +19,26 @@ from pathlib import Path
 from typing import Any
 
 from rulegen import targets as tg
-from rulegen.classes import ClassBuilder, ClassPart, canonical_plans, class_files
+from rulegen.classes import (
+    RULES_SUFFIX,
+    ClassBuilder,
+    ClassPart,
+    Identity,
+    canonical_plans,
+    class_files,
+    class_label,
+    class_paths,
+    digest,
+    placeholder,
+)
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
+from rulegen.layout import Scope, class_regex, class_rules_path, members_rules_path
 from rulegen.loader import Loaded, ServiceNames, load_text, read_inventory
 from rulegen.model import ServicePlan
+from rulegen.promql import alternation
 from rulegen.recording import limit_rules_path
-from rulegen.render import Renderer
+from rulegen.render import Renderer, TemplateProblem
 from rulegen.testgen import test_file, test_path
 from rulegen.writer import Staging, State, write_files, write_tree
 
@@ -149,22 +164,90 @@ def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
     """Add what aggregates across services: the fleet limits, the proof classes' test files
     and index (rulegen/classes.py), the mimir target. A pure function of the plans, the chunks'
     classes in order and the plain rule files, so it runs once after the chunks are merged."""
-    files.update(class_files(classes, job.source))
     chosen = tg.chosen(settings, job.targets)
+    grouped = _RuleClasses(job, settings) if settings and settings.layout == "classes" else None
+    proof = class_files(classes, job.source, grouped.regroup if grouped else None)
+    if settings is None or settings.tests:
+        files.update(proof)
     limits = _limit_files(job, loaded)
     files.update(limits.values())
-    if "operator" in chosen:
-        files.update({tg.operator_path("limits", lid): tg.operator_file(
-            text, f"limit-{lid}", settings.operator if settings else None, path)
-            for lid, (path, text) in limits.items()})
+    if grouped:
+        files.update({path: text for _, _, _, path, text in grouped.files})
+    if "operator" in chosen:  # (folder, file, object name, plain file, its text)
+        files.update({tg.operator_path(folder, stem): tg.operator_file(
+            text, name, settings.operator if settings else None, path)
+            for folder, stem, name, path, text in [
+                *(("limits", lid, f"limit-{lid}", path, text)
+                  for lid, (path, text) in limits.items()),
+                *(("classes", name, f"class-{name}", path, text)
+                  for _, name, _, path, text in (grouped.files if grouped else []))]})
     if "mimir" in chosen:
         files.update(tg.mimir_files(
-            ((p, path, files[path]) for p in loaded.plans
-             for path in [rules_path(p.runtime, p.name)]),
+            [*((p.owner, f"rulegen.{p.name}", path, files[path]) for p in loaded.plans
+               for path in [rules_path(p.runtime, p.name)] if path in files),
+             *((owner, group, path, text)
+               for owner, _, group, path, text in (grouped.files if grouped else []))],
             settings.mimir if settings else None, job.source,
-            [(f"rulegen.limit.{lid}", path, text)
-             for lid, (path, text) in limits.items()]))
+            [(f"rulegen.limit.{lid}", path, text) for lid, (path, text) in limits.items()]))
     return Output(loaded, dict(sorted(files.items())))
+
+
+class _RuleClasses:
+    """output.layout: classes (rulegen/layout.py): each proof class whose services are named by
+    the default selector becomes rule classes, one per set of its other identity values (owner,
+    routing labels, links). Each gets its rule file, the canonical one with the class's values
+    put back, and the file of its members; the proof is the canonical class file (one member,
+    a placeholder) with its canonical members file and the tests generated for it. `files`:
+    (owner, name, group, path, text) of every file written for the classes."""
+
+    def __init__(self, job: _Job, settings: OutputSettings) -> None:
+        self.job = job
+        self.renderer = Renderer(job.templates)
+        self.files: list[tuple[str, str, str, str, str]] = []
+
+    def regroup(self, key: str, cplan: ServicePlan,
+                names: list[tuple[str, tuple[str, ...] | None]]
+                ) -> tuple[dict[str, str], list[tuple[str, str, list[tuple[str, tuple[str, ...]
+                                                                            | None]]]]]:
+        label = class_label(cplan)
+        assert label is not None and all(v is not None for _, v in names)
+        n = len(names[0][1] or ())
+        name = placeholder(1)
+        scope = Scope(name, label, name, placeholder(n))
+        text = self.renderer.rule_file(cplan, self.job.source, scope)
+        if text.count(name) != text.count(f'=~"{name}"'):
+            raise TemplateProblem(
+                f"{cplan.runtime} services like line {names[0][1][0]}: with output.layout: "  # type: ignore[index]
+                "classes, a template writes the service's name (svc.name) into a class's "
+                "rules; name it by who.text (annotations) or leave it to the selector")
+        ckey = digest(text)
+        rules_rel, test_rel = class_paths(cplan.runtime, ckey)
+        members_rel = rules_rel.removesuffix(RULES_SUFFIX) + ".members" + RULES_SUFFIX
+        root = "/".join([".."] * test_rel.count("/"))
+        proof = {rules_rel: text,
+                 members_rel: self.renderer.members_file(scope, [name], self.job.source),
+                 test_rel: test_file(cplan, text, posixpath.basename(rules_rel), root,
+                                     self.job.source, self.renderer.env,
+                                     [posixpath.basename(members_rel)])}
+        by_values: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+        for member, values in names:
+            assert values is not None
+            by_values.setdefault(values[2:], []).append((member, values))
+        indexed: list[tuple[str, tuple[str, ...] | None]] = []
+        for rest, members in by_values.items():
+            cls = f"{cplan.runtime}-" + hashlib.sha256(
+                repr((key, rest)).encode()).hexdigest()[:12]
+            services = [m.split("/", 1)[1] for m, _ in members]
+            ident = Identity((members[0][1][0], class_regex(services), *rest, cls))
+            real = Scope(services[0], label, alternation(services), cls)
+            path, mpath = class_rules_path(cls), members_rules_path(cls)
+            owner = rest[0]  # the placeholder after the name (classes.canonical_service)
+            self.files += [
+                (owner, cls, f"rulegen.class.{cls}", path, ident.instantiate(text)),
+                (owner, f"{cls}.members", f"rulegen.class.{cls}.members", mpath,
+                 self.renderer.members_file(real, services, self.job.source))]
+            indexed.append((path.removeprefix("rules/").removesuffix(".yml"), ident.values))
+        return proof, [(test_rel, ckey, indexed)]
 
 
 def _limit_files(job: _Job, loaded: Loaded) -> dict[str, tuple[str, str]]:
@@ -200,24 +283,26 @@ class _Job:
         renderer = Renderer(self.templates)
         output = loaded.inventory.output if loaded.inventory else None
         with_tests = output.tests if output else True
+        rule_classes = output.layout == "classes" if output else False
         operator = "operator" in tg.chosen(output, self.targets)
         builder = ClassBuilder(
             lambda canonical: renderer.rule_file(canonical, self.source),
             lambda plan, rules, rules_rel, root: test_file(plan, rules, rules_rel, root,
                                                            self.source, renderer.env),
             lambda plan: (rules_path(plan.runtime, plan.name),
-                          test_path(plan.runtime, plan.name))) if with_tests else None
+                          test_path(plan.runtime, plan.name)),
+            rule_classes) if with_tests or rule_classes else None
         canonical = (canonical_plans(loaded.inventory, loaded.located, loaded.plans)
                      if builder else [])
         for i, plan in enumerate(loaded.plans):
             rules_rel = rules_path(plan.runtime, plan.name)
             rules = renderer.rule_file(plan, self.source)
+            if builder and builder.add(plan, rules, canonical[i]):
+                continue  # in its rule class's file (_RuleClasses)
             yield rules_rel, rules
             if operator:
                 yield tg.operator_path(plan.runtime, plan.name), tg.operator_file(
                     rules, plan.name, output.operator if output else None, rules_rel)
-            if builder:
-                builder.add(plan, rules, canonical[i])
         if builder:
             classes.append(builder.part)
 

@@ -221,6 +221,11 @@ class OutputSettings(Strict):
         "Thanos Ruler; always written, the tests use them), operator = a PrometheusRule per "
         "service (operator/<runtime>/<service>.yaml), mimir = Mimir/Cortex ruler namespace files "
         "for mimirtool rules load (mimir/<namespace>.yml); `rulegen generate --target` overrides"))
+    layout: Literal["service", "classes"] = Field("service", description=(
+        "service = a rule file per service (rules/<runtime>/<service>.yml); classes = one rule "
+        "file per class of services whose rules differ only in their names "
+        "(rules/classes/<class>.yml, docs/classes.md): each rule is evaluated once for the "
+        "class, not once per service"))
     operator: OperatorSettings | None = Field(None, description="settings of the operator target")
     mimir: MimirSettings | None = Field(None, description="settings of the mimir target")
 

@@ -49,14 +49,15 @@ class Limit:
     join: tuple[tuple[str, str], ...] = ()  # (application label, limit label)
     size: int = 0
     fleet: FleetLimit | None = None  # a metric limit: recorded for the fleet (recording.py)
+    own: str = "service"  # the labels a recorded series has and the limit does not (layout.py)
 
     def divide(self, numerator: str, recorded: bool = False) -> str:
-        """`numerator` over the limit. A recorded numerator carries `service`, which the
-        runtime's own limit series does not."""
+        """`numerator` over the limit. A recorded numerator carries `service` (and a rule
+        class's `rulegen_class`), which the runtime's own limit series does not."""
         if self.on:
             return f"{numerator}\n  / on ({label_list(self.on)}) group_left ()\n{self.expr}"
         if recorded and self.kind == "runtime":
-            return f"{numerator} / ignoring (service) group_left () {self.expr}"
+            return f"{numerator} / ignoring ({self.own}) group_left () {self.expr}"
         return f"{numerator} / {self.expr}"
 
 

@@ -48,14 +48,60 @@ class Series:
     def value(self) -> str:
         return self.agg(self.sel)
 
+    def widened(self, label: str, value: str, regex: str) -> Series:
+        """This series with the matcher `label="value"` made `label=~"regex"` (a rule class
+        selects all its members at once, rulegen/layout.py)."""
+        return Series(self.metric, tuple((n, "=~", regex) if (n, op, v) == (label, "=", value)
+                                         else (n, op, v) for n, op, v in self.matchers),
+                      self.sum_without)
+
     @property
     def equality_labels(self) -> dict[str, str]:
         """Labels absent()/absent_over_time() copy from the selector onto their result."""
         return {label: value for label, op, value in self.matchers if op == "="}
 
 
+_REGEX_SPECIAL = frozenset(".^$*+?()[]{}|\\")
+
+
+def alternation(values: Sequence[str]) -> str:
+    """A regex matching exactly `values` (Prometheus anchors it): `a|b\\.c`."""
+    return "|".join("".join("\\" + c if c in _REGEX_SPECIAL else c for c in v) for v in values)
+
+
+def label_replace(expr: str, dst: str, replacement: str, src: str = "", regex: str = "") -> str:
+    return (f"label_replace({expr}, {quote(dst)}, {quote(replacement)}, {quote(src)}, "
+            f"{quote(regex)})")
+
+
+def copy_label(expr: str, dst: str, src: str) -> str:
+    """`expr` with label `dst` set to the value of its label `src`."""
+    return label_replace(expr, dst, "$1", src, "(.*)")
+
+
+def constant_series(labels: Sequence[tuple[str, str]]) -> str:
+    """One series of value 1 with exactly `labels`."""
+    expr = "vector(1)"
+    for name, value in labels:
+        expr = label_replace(expr, name, value)
+    return expr
+
+
+def union(terms: Sequence[str]) -> str:
+    """`a or b or ...` as a balanced tree: a chain of n `or`s copies its growing left side n
+    times (measured, bench/README.md)."""
+    if len(terms) == 1:
+        return terms[0]
+    half = len(terms) // 2
+    return f"(\n  {_indent(union(terms[:half]))}\n)\nor\n(\n  {_indent(union(terms[half:]))}\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
 def label_replace_chain(expr: str, renames: Sequence[tuple[str, str]]) -> str:
     """Copy each `src` label into `dst` so series with other label names can be matched."""
     for dst, src in renames:
-        expr = f'label_replace({expr}, {quote(dst)}, "$1", {quote(src)}, "(.*)")'
+        expr = copy_label(expr, dst, src)
     return expr

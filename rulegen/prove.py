@@ -31,6 +31,7 @@ from rulegen.classes import (
     read_index,
 )
 from rulegen.errors import Problem, PromtoolUnusable
+from rulegen.layout import class_services, is_class_file, is_members_file
 from rulegen.recording import LIMITS_DIR
 
 if TYPE_CHECKING:
@@ -236,8 +237,10 @@ def case_results(pairs: list[tuple[str, str]],
     return results, tuple(dict.fromkeys(loose))
 
 
-def is_limit_file(out: Path, rule: Path) -> bool:
-    return rule.parent == out / LIMITS_DIR
+def is_shared_file(out: Path, rule: Path) -> bool:
+    """A fleet limit's rule file, or a rule class's members (no tests of their own)."""
+    rel = rule.relative_to(out).as_posix()
+    return rule.parent == out / LIMITS_DIR or is_members_file(rel)
 
 
 def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
@@ -267,8 +270,9 @@ def prove(out: Path, pt: promtool.Promtool, *, run_tests: bool = True,
     done: dict[str, ServiceResult] = {}
     pending: list[tuple[Path, Path]] = []
     # The fleet's limit files have no tests of their own: each service's tests load the one it
-    # reads (rulegen/recording.py) and prove both.
-    services = [r for r in rules if not is_limit_file(out, r)]
+    # reads (rulegen/recording.py) and prove both. A rule class's members file: its class's
+    # canonical tests load the canonical one (rulegen/layout.py).
+    services = [r for r in rules if not is_shared_file(out, r)]
     classes, index_problems = _classes(out, services, by_rel)
     proof.problems += index_problems
     # One test run per class; its result is reported under its first service.
@@ -383,7 +387,12 @@ def _classes(out: Path, services: list[Path], tests: dict[str, Path]
                             f"tests/{first}")
         elif c.canonical is not None and not absent:
             problems += _members_of_canonical(out, c)
-        found[first] = _Class(first, c.tests, c.services)
+        # a rule class's file (output.layout: classes) counts as the services it holds
+        held = tuple(m for s, values in zip(c.services, c.identities, strict=True)
+                     for m in (class_services(s, values)
+                               if values is not None and is_class_file(f"rules/{s}.yml")
+                               else (s,)))
+        found[first] = _Class(first, c.tests, held)
         known -= {f"{s}.yml" for s in c.services}
     for rel in known:  # a rule file the index does not name: proved by its own test file
         found[rel] = _Class(rel, rel, (rel.removesuffix(".yml"),))

@@ -53,9 +53,10 @@ class Recording:
 
 @dataclass
 class Recordings:
-    """What one service records, and the selectors its alerts read them with."""
+    """What one service (or rule class) records, and the selectors its alerts read them with:
+    `own` are the labels its recorded series carry (`service`, or `rulegen_class`)."""
 
-    service: str
+    own: list[tuple[str, str]]
     rules: list[Recording] = field(default_factory=list)
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
 
@@ -68,7 +69,7 @@ class Recordings:
             self.rules.append(Recording(name, kind, series, period))
 
     def ref(self, series: Series, kind: str) -> str:
-        return recorded(self._names[(series.sel, kind)], self.service)
+        return selector(self._names[(series.sel, kind)], sorted((k, "=", v) for k, v in self.own))
 
     def trough(self, series: Series) -> str:
         return self.ref(series, "trough")
@@ -90,7 +91,7 @@ def read_signal(family: Family, limit_kind: str | None) -> str:
     return GROWTH_SIGNALS.get(family.id, family.signal)
 
 
-def for_service(service: str, signals: dict[str, Series], periods: dict[str, int],
+def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods: dict[str, int],
                 families: set[str], limit_kind: str | None) -> Recordings:
     wanted: dict[str, set[str]] = {}
     for fam, sig in GROWTH_SIGNALS.items():
@@ -100,7 +101,7 @@ def for_service(service: str, signals: dict[str, Series], periods: dict[str, int
         wanted.setdefault(used_signal(limit_kind), set()).update(("trough", "peak"))
     if limit_kind == "metric":
         wanted.setdefault("resident", set()).add("peak")  # the fleet limit joins onto it
-    rec = Recordings(service)
+    rec = Recordings(own)
     # Peaks are only ever wanted of one signal (the one the limit is compared with), so the
     # fleet join finds them as rulegen:resident:gc_peak.
     for kind in ("trough", "peak"):

@@ -17,6 +17,7 @@ import jinja2
 
 from rulegen import recording
 from rulegen.errors import UserError
+from rulegen.layout import MEMBER_METRIC, Scope, members_expr
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Series
 from rulegen.recording import FleetLimit
@@ -111,15 +112,30 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 
-    def rule_file(self, plan: ServicePlan, source: str) -> str:
-        rec = recording.for_service(plan.name, plan.signals, plan.periods,
-                                    {a.family.id for a in plan.alerts},
-                                    plan.limit.kind if plan.limit else None)
+    def rule_file(self, plan: ServicePlan, source: str, scope: Scope | None = None) -> str:
+        """The rule file of one service, or (`scope` a rule class) of the class whose member
+        `plan` is (rulegen/layout.py)."""
+        who = scope or Scope(plan.name)
+        seen = who.plan(plan)
+        rec = recording.for_service(who.record_labels, seen.signals, seen.periods,
+                                    {a.family.id for a in seen.alerts},
+                                    seen.limit.kind if seen.limit else None)
+        group = f"rulegen.class.{who.cls}" if who.is_class else f"rulegen.{plan.name}"
         try:
             return self.file_template.render(
-                svc=plan, alerts=plan.alerts, sig=plan.signals, limit=plan.limit,
-                source=source, group=f"rulegen.{plan.name}", rec=rec,
-                watched=list(_tests_for(plan)), AlertPlan=AlertPlan)
+                svc=seen, alerts=seen.alerts, sig=seen.signals, limit=seen.limit,
+                source=source, group=group, rec=rec, who=who,
+                watched=list(_tests_for(seen)), AlertPlan=AlertPlan)
+        except jinja2.TemplateError as exc:
+            raise _template_error(exc) from None
+
+    def members_file(self, scope: Scope, members: list[str], source: str) -> str:
+        """A rule class's members, recorded (rulegen/layout.py)."""
+        try:
+            return self.env.get_template("members.yml.j2").render(
+                who=scope, source=source, group=f"rulegen.class.{scope.cls}.members",
+                metric=MEMBER_METRIC, expr=members_expr(scope.label, members),
+                count=len(members))
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 

@@ -27,7 +27,6 @@ from rulegen.text import yaml_string
 
 if TYPE_CHECKING:
     from rulegen.inventory import MimirSettings, OperatorSettings, OutputSettings
-    from rulegen.model import ServicePlan
 
 TARGETS = ("prometheus", "operator", "mimir")  # as rulegen.inventory.Target, in this order
 
@@ -155,16 +154,17 @@ def _group_items(rules: str, where: str) -> str:
 LIMITS_NAMESPACE = "rulegen-limits"
 
 
-def mimir_files(services: Iterable[tuple[ServicePlan, str, str]],
+def mimir_files(services: Iterable[tuple[str, str, str, str]],
                 settings: MimirSettings | None, source: str,
                 limits: Iterable[tuple[str, str, str]] = ()) -> dict[str, str]:
-    """Ruler namespace files from (plan, path, text) of every service's plain rule file, and
-    (group, path, text) of every fleet limit file: those in a namespace of their own (another
-    group: safe on a sharded ruler, the alerts read the limit's last evaluation)."""
+    """Ruler namespace files from (owner, group, path, text) of every plain rule file of
+    services (a service's, a rule class's and its members'), and (group, path, text) of every
+    fleet limit file: those in a namespace of their own (another group: safe on a sharded
+    ruler, the alerts read the limit's last evaluation)."""
     by_ns: dict[str, list[tuple[str, str]]] = {}
-    for plan, path, rules in services:
-        by_ns.setdefault(mimir_namespace(plan.owner, settings), []).append(
-            (f"rulegen.{plan.name}", _group_items(rules, path)))
+    for owner, group, path, rules in services:
+        by_ns.setdefault(mimir_namespace(owner, settings), []).append(
+            (group, _group_items(rules, path)))
     for group, path, rules in limits:
         by_ns.setdefault(mimir_namespace(LIMITS_NAMESPACE, settings), []).append(
             (group, _group_items(rules, path)))

@@ -12,6 +12,7 @@ rule files.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 
 import jinja2
 
@@ -30,13 +31,14 @@ EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told
 
 
 def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, source: str,
-              env: jinja2.Environment) -> str:
+              env: jinja2.Environment, also: Sequence[str] = ()) -> str:
     """The promtool test file for one service (or a proof class's canonical form,
     rulegen/classes.py). `rules_rel` is its rule file relative to the test file, `root` the
     output directory relative to the test file; `rules_text` is the rule file's text
-    (annotations are taken from it)."""
+    (annotations are taken from it); `also`: other rule files the rules read (a rule class's
+    members, relative to the test file)."""
     rules = rulefile.parse(rules_text)
-    rule_files = [rules_rel]
+    rule_files = [rules_rel, *also]
     if plan.limit and plan.limit.fleet:  # the limit this service's alerts read
         rule_files.append(posixpath.join(root, limit_rules_path(plan.limit.fleet.id)))
     groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])

@@ -355,12 +355,6 @@ def test_mimir_fixed_namespace(tmp_path: Path) -> None:
 
 
 def test_mimir_reindents_any_template_layout() -> None:
-    from types import SimpleNamespace
-
-    from rulegen.model import ServicePlan
-
-    def plan(name: str, owner: str) -> ServicePlan:
-        return typing.cast(ServicePlan, SimpleNamespace(name=name, owner=owner, runtime="go"))
 
     texts = {  # list items at column 0 and at column 4; a literal block keeps its inner indent
         "zero": "# h\ngroups:\n- name: rulegen.zero\n  rules:\n  - alert: A\n"
@@ -370,7 +364,7 @@ def test_mimir_reindents_any_template_layout() -> None:
         "none": "# h\ngroups: []\n",
     }
     [(path, text)] = targets.mimir_files(
-        [(plan(n, "team"), f"rules/go/{n}.yml", t) for n, t in sorted(texts.items())],
+        [("team", f"rulegen.{n}", f"rules/go/{n}.yml", t) for n, t in sorted(texts.items())],
         None, "inv.yaml").items()
     assert path == "mimir/team.yml"
     doc = yaml.safe_load(text)

@@ -220,6 +220,11 @@ class CaseBuilder:
         return out
 
     # expectations
+    def with_service(self, labels: dict[str, str]) -> dict[str, str]:
+        """An alert's result labels: `service` is a static label of a service's alerts, and
+        comes with the series in a rule class's (rulegen/layout.py)."""
+        return {"service": self.plan.name, **labels}
+
     def exp_alert(self, alertname: str, labels: dict[str, str], value: float,
                   signal: str | None = None) -> ExpAlert:
         rule = self.rule(alertname, signal)
@@ -228,6 +233,7 @@ class CaseBuilder:
                 raise UnsupportedTemplate(
                     f"{alertname}: annotation {text!r} of value {value!r} is on a rounding "
                     "edge; it could print differently on Prometheus 2.x and 3.x")
+        labels = self.with_service(labels)
         return ExpAlert(tuple(sorted({**labels, **self.alert_labels(rule, value, labels)}.items())),
                         tuple(sorted((k, expand(v, value, labels))
                                      for k, v in rule.annotations.items())))
@@ -247,6 +253,7 @@ class CaseBuilder:
                signal: str | None = None, only: str = "") -> ExprTest:
         """`only`: a matcher that keeps the alerts of this case's series (in a batch)."""
         rule = self.rule(alertname, signal)
+        labels = self.with_service(labels)
         full = {**labels, **self.alert_labels(rule, None, labels), "alertname": alertname,
                 "alertstate": "firing"}
         return ExprTest(f'ALERTS{{alertname="{alertname}", alertstate="firing"{only}}}', t,

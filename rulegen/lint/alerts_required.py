@@ -14,12 +14,17 @@ SEVERITY = Severity.ERROR
 NEEDS_INVENTORY = False
 LABELS = ("severity", "owner", "service")
 ANNOTATIONS = ("summary", "description")
+# An alert of a rulegen rule class (docs/classes.md) takes `service` from its series: the
+# class's recording rules and raw selectors copy it from the selector's label.
+CLASS_LABEL = "rulegen_class"
 
 
 def check(rule: RuleContext) -> Iterator[Problem]:
     if not rule.is_alert:
         return
-    for field, names, have in (("labels", LABELS, rule.labels),
+    labels = LABELS if CLASS_LABEL not in rule.labels else tuple(
+        n for n in LABELS if n != "service")
+    for field, names, have in (("labels", labels, rule.labels),
                                ("annotations", ANNOTATIONS, rule.annotations)):
         missing = [n for n in names if not have.get(n, "").strip()]
         if missing:
