@@ -165,7 +165,7 @@ def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
     and index (rulegen/classes.py), the mimir target. A pure function of the plans, the chunks'
     classes in order and the plain rule files, so it runs once after the chunks are merged."""
     chosen = tg.chosen(settings, job.targets)
-    grouped = _RuleClasses(job, settings) if settings and settings.layout == "classes" else None
+    grouped = _RuleClasses(job) if settings and settings.layout == "classes" else None
     proof = class_files(classes, job.source, grouped.regroup if grouped else None)
     if settings is None or settings.tests:
         files.update(proof)
@@ -200,7 +200,7 @@ class _RuleClasses:
     a placeholder) with its canonical members file and the tests generated for it. `files`:
     (owner, name, group, path, text) of every file written for the classes."""
 
-    def __init__(self, job: _Job, settings: OutputSettings) -> None:
+    def __init__(self, job: _Job) -> None:
         self.job = job
         self.renderer = Renderer(job.templates)
         self.files: list[tuple[str, str, str, str, str]] = []
@@ -209,17 +209,17 @@ class _RuleClasses:
                 names: list[tuple[str, tuple[str, ...] | None]]
                 ) -> tuple[dict[str, str], list[tuple[str, str, list[tuple[str, tuple[str, ...]
                                                                             | None]]]]]:
-        label = class_label(cplan)
-        assert label is not None and all(v is not None for _, v in names)
-        n = len(names[0][1] or ())
+        label, first = class_label(cplan), names[0][1]
+        assert label is not None and first is not None
         name = placeholder(1)
-        scope = Scope(name, label, name, placeholder(n))
+        scope = Scope(name, label, name, placeholder(len(first)))
         text = self.renderer.rule_file(cplan, self.job.source, scope)
         if text.count(name) != text.count(f'=~"{name}"'):
             raise TemplateProblem(
-                f"{cplan.runtime} services like line {names[0][1][0]}: with output.layout: "  # type: ignore[index]
-                "classes, a template writes the service's name (svc.name) into a class's "
-                "rules; name it by who.text (annotations) or leave it to the selector")
+                f"{self.job.path}:{first[0]}: output.layout: classes: a template writes the "
+                f"name of this {cplan.runtime} service (svc.name) into the rule file it shares "
+                "with its class; name the service by who.text there ({{ $labels.service }} "
+                "in a class's file), docs/templates.md")
         ckey = digest(text)
         rules_rel, test_rel = class_paths(cplan.runtime, ckey)
         members_rel = rules_rel.removesuffix(RULES_SUFFIX) + ".members" + RULES_SUFFIX

@@ -267,3 +267,27 @@ def test_a_real_prometheus_loads_the_class_layout_healthy(prometheus_path: str,
         wait_for(lambda: recorded() == members, timeout=30)
     finally:
         server.stop()
+
+
+def test_a_template_that_prints_the_name_is_refused_in_the_class_layout(
+        tmp_path: Path, rulegen: Any) -> None:
+    """A copied template that writes svc.name into a rule would give every member of a class
+    the first member's name: `generate` refuses it (exit 2, naming the service's line and the
+    way out) and writes nothing; the same template is fine in the per-service layout."""
+    custom = tmp_path / "my-templates" / "alerts"
+    custom.mkdir(parents=True)
+    built_in = (ROOT / "templates" / "alerts" / "memory-growth.yml.j2").read_text()
+    assert "[[ who.text ]]" in built_in
+    (custom / "memory-growth.yml.j2").write_text(
+        built_in.replace('        annotations:\n',
+                         '        annotations:\n          playbook: "heap of [[ svc.name ]]"\n'))
+    _write(tmp_path)
+    run = rulegen("generate", "inventory.yaml", "--out", "out", "--templates", "my-templates")
+    assert run.code == 2, run.stdout + run.stderr
+    assert re.search(r"inventory\.yaml:\d+: output\.layout: classes: a template writes the "
+                     r"name of this (go|nodejs) service \(svc\.name\)", run.stderr), run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+    _write(tmp_path, INVENTORY.replace("layout: classes", "layout: service"))
+    run = rulegen("generate", "inventory.yaml", "--out", "out", "--templates", "my-templates")
+    assert run.code == 0, run.stdout + run.stderr
+    assert 'playbook: "heap of svc-a"' in (tmp_path / "out/rules/go/svc-a.yml").read_text()
