@@ -2,11 +2,14 @@
 
 The base side is the rule files committed at the ref; the new side is what the inventory
 produces now (so an inventory edit shows up before anyone regenerates). An alert is identified
-by its service, alertname and `signal` label.
+by its service, alertname and `signal` label; a rule class's alert (output.layout: classes) is
+each of its members' alert, its members' regex left out of the comparison (a service that joins
+a class does not change the others' alerts).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from collections.abc import Mapping
@@ -17,6 +20,13 @@ import yaml
 
 from rulegen import rulefile
 from rulegen.errors import UserError
+from rulegen.layout import (
+    CLASS_LABEL,
+    class_members,
+    class_regex,
+    is_class_file,
+    members_rules_path,
+)
 
 Key = tuple[str, str, str]  # service, alertname, signal
 _NUM = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w.])")
@@ -40,7 +50,18 @@ def alerts_of(files: Mapping[str, str]) -> dict[Key, rulefile.Rule]:
         except yaml.YAMLError as exc:  # a hand-edited committed file: the user's to mend
             raise UserError(f"{path}: not YAML, so its alerts cannot be compared: "
                             f"{str(exc).splitlines()[0]}") from None
+        members = class_members(files.get(members_rules_path(Path(path).stem), "")) \
+            if is_class_file(path) else []
         for rule in rules:
+            if members:  # a rule class's file: each member's alerts, whoever else is in it
+                cls = rule.labels.get(CLASS_LABEL, "")
+                shared = dataclasses.replace(
+                    rule, expr=rule.expr.replace(f'=~"{class_regex(members)}"',
+                                                 '=~"<the class\'s services>"')
+                    .replace(f'{CLASS_LABEL}="{cls}"', f'{CLASS_LABEL}="<the class>"'))
+                for m in members:
+                    out[(m, rule.name, rule.labels.get("signal", ""))] = shared
+                continue
             key = (rule.labels.get("service", Path(path).stem), rule.name,
                    rule.labels.get("signal", ""))
             out[key] = rule

@@ -214,12 +214,14 @@ class _RuleClasses:
         name = placeholder(1)
         scope = Scope(name, label, name, placeholder(len(first)))
         text = self.renderer.rule_file(cplan, self.job.source, scope)
-        if text.count(name) != text.count(f'=~"{name}"'):
+        # The name may be in the selector only (the members' regex); the inventory line
+        # nowhere (a class's file is every member's).
+        if text.count(name) != text.count(f'=~"{name}"') or placeholder(0) in text:
             raise TemplateProblem(
                 f"{self.job.path}:{first[0]}: output.layout: classes: a template writes the "
-                f"name of this {cplan.runtime} service (svc.name) into the rule file it shares "
-                "with its class; name the service by who.text there ({{ $labels.service }} "
-                "in a class's file), docs/templates.md")
+                f"name or the inventory line of this {cplan.runtime} service (svc.name, "
+                "svc.line) into the rule file it shares with its class; name the service by "
+                "who.text there ({{ $labels.service }} in a class's file), docs/templates.md")
         ckey = digest(text)
         rules_rel, test_rel = class_paths(cplan.runtime, ckey)
         members_rel = rules_rel.removesuffix(RULES_SUFFIX) + ".members" + RULES_SUFFIX

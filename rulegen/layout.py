@@ -38,7 +38,7 @@ from rulegen.promql import (
     union,
 )
 from rulegen.recording import LIMIT_LABEL, LIMIT_METRIC
-from rulegen.text import annotation_text, promql_string
+from rulegen.text import annotation_text, promql_string, yaml_string
 
 CLASS_LABEL = "rulegen_class"
 MEMBER_METRIC = "rulegen:class_member"
@@ -136,14 +136,17 @@ class Scope:
     def _limit(self, limit: Limit | None, signals: dict[str, Series]) -> Limit | None:
         if limit is None or limit.kind == "static":
             return limit
-        if limit.kind == "runtime":
-            own = signals["runtime_limit"].value
+        if limit.kind == "runtime":  # the members' own limits, named like the numerators
+            own = self.named(signals["runtime_limit"].value)
             return dataclasses.replace(limit, expr=f"({own} > 0)", raw=own,
                                        own=self.own_labels)
         assert limit.fleet is not None
-        # Every service's limit of this definition: the division matches on the pod's labels.
+        # Every service's limit of this definition (the fleet's recording names each by its
+        # service): the ratio matches on the join's labels and `service`, so services that
+        # share a pod (or whatever the join's labels are) are not matched with each other.
         own = selector(LIMIT_METRIC, [(LIMIT_LABEL, "=", limit.fleet.id)])
-        return dataclasses.replace(limit, expr=f"({own} > 0)", raw=own, own=self.own_labels)
+        return dataclasses.replace(limit, expr=f"({own} > 0)", raw=own, own=self.own_labels,
+                                   by_service=True)
 
 
 def members_expr(label: str, members: Sequence[str]) -> str:
@@ -156,17 +159,49 @@ def class_regex(members: Sequence[str]) -> str:
     return promql_string(alternation(members))[1:-1]
 
 
+def members_problem(class_file: str, members_file: str, services: Sequence[str],
+                    cls: str) -> str | None:
+    """Why a class's members file does not record exactly `services` as its class file
+    (`class_file`, the class `cls`) names them, or None."""
+    label = _MEMBER_LABEL.search(members_file)
+    if label is None or class_members(members_file) != list(services):
+        return f"does not record the class's services ({', '.join(services)})"
+    expected = members_expr(label[1], services)
+    if (" ".join(expected.split()) not in " ".join(members_file.split())
+            or copy_label("", "service", label[1]).removeprefix("label_replace(")
+            not in class_file or f'{CLASS_LABEL}: {yaml_string(cls)}' not in members_file):
+        return "is not what rulegen writes for the class"
+    return None
+
+
+_MEMBER_LABEL = re.compile(r'vector\(1\), "service", "[^"]*", "", ""\), "(\w+)"')
+
+
+def class_members(members_file: str) -> list[str]:
+    """The services a class's members file records (`members_expr`), in order."""
+    return _MEMBER.findall(members_file)
+
+
+_MEMBER = re.compile(r'vector\(1\), "service", "([^"]*)"')  # service names hold no `"`
+
+
 def class_services(rule_file: str, values: Sequence[str]) -> tuple[str, ...]:
     """The services (`go/cart`) of a class file named in the index (`classes/go-<id>`), from
     its identity values: the members' regex is the second (service names hold no `|`)."""
-    runtime = rule_file.removeprefix(CLASSES_DIR.removeprefix("rules/") + "/").rsplit("-", 1)[0]
     regex = values[1].replace("\\\\", "\\")  # the PromQL string's escaping
+    runtime = class_runtime(rule_file)
     return tuple(runtime + "/" + _UNESCAPE.sub(r"\1", m) for m in regex.split("|"))
+
+
+def class_runtime(rule_file: str) -> str:
+    """The runtime of a class file named in the index (`classes/go-<id>`)."""
+    return rule_file.removeprefix(CLASSES_DIR.removeprefix("rules/") + "/").rsplit("-", 1)[0]
 
 
 _UNESCAPE = re.compile(r"\\(.)")  # a regex's escaped character (alternation)
 
 
-__all__ = ["CLASSES_DIR", "CLASS_LABEL", "MEMBER_METRIC", "Scope", "class_regex",
-           "class_rules_path", "class_services", "is_class_file", "is_members_file",
-           "members_expr", "members_rules_path"]
+__all__ = ["CLASSES_DIR", "CLASS_LABEL", "MEMBER_METRIC", "Scope", "class_members",
+           "class_regex", "class_rules_path", "class_runtime", "class_services",
+           "is_class_file", "is_members_file", "members_expr", "members_problem",
+           "members_rules_path"]

@@ -50,12 +50,20 @@ class Limit:
     size: int = 0
     fleet: FleetLimit | None = None  # a metric limit: recorded for the fleet (recording.py)
     own: str = "service"  # the labels a recorded series has and the limit does not (layout.py)
+    # a rule class's: its limit series are every service's, so they match on `service` too
+    by_service: bool = False
+
+    @property
+    def matching(self) -> tuple[str, ...]:
+        """The labels a ratio matches the limit on."""
+        return (*self.on, "service") if self.by_service else self.on
 
     def divide(self, numerator: str, recorded: bool = False) -> str:
         """`numerator` over the limit. A recorded numerator carries `service` (and a rule
         class's `rulegen_class`), which the runtime's own limit series does not."""
         if self.on:
-            return f"{numerator}\n  / on ({label_list(self.on)}) group_left ()\n{self.expr}"
+            return (f"{numerator}\n  / on ({label_list(self.matching)}) group_left ()\n"
+                    f"{self.expr}")
         if recorded and self.kind == "runtime":
             return f"{numerator} / ignoring ({self.own}) group_left () {self.expr}"
         return f"{numerator} / {self.expr}"
@@ -288,8 +296,10 @@ class _Resolver:
             matchers.update({m[0]: m for m in cat.matcher_tuples(spec.matchers)})
         series = Series(metric, tuple(sorted(matchers.values())))
         pairs = tuple(join.items())
-        default = preset is not None and spec.matchers is None and all(
-            a == b for a, b in pairs)
+        # The preset's own definition: its matchers and its whole join (a join on some of its
+        # labels is another definition, with another recorded limit).
+        default = preset is not None and spec.matchers is None and dict(pairs) == {
+            lbl: lbl for lbl in preset.labels}
         desc = f"the {spec.metric} limit ({metric})" if preset else f"the limit {metric}"
         fleet = FleetLimit(limit_id(spec.metric, series, pairs, default), series, pairs, desc)
         own = fleet.select(svc.name)

@@ -31,7 +31,15 @@ from rulegen.classes import (
     read_index,
 )
 from rulegen.errors import Problem, PromtoolUnusable
-from rulegen.layout import class_services, is_class_file, is_members_file
+from rulegen.layout import (
+    class_members,
+    class_runtime,
+    class_services,
+    is_class_file,
+    is_members_file,
+    members_problem,
+    members_rules_path,
+)
 from rulegen.recording import LIMITS_DIR
 
 if TYPE_CHECKING:
@@ -365,7 +373,7 @@ def _classes(out: Path, services: list[Path], tests: dict[str, Path]
     is not; a canonical rule file whose digest is not the class's; a service's rule file that
     is not its class's canonical form with its identity values put back (edited by hand)."""
     rels = [r.relative_to(out / "rules").as_posix() for r in services]
-    own = [_Class(rel, rel, (rel.removesuffix(".yml"),)) for rel in rels]
+    own = [_Class(rel, rel, _alone(out, rel)) for rel in rels]
     index = out / INDEX
     try:
         classes = read_index(out)
@@ -390,15 +398,28 @@ def _classes(out: Path, services: list[Path], tests: dict[str, Path]
         # a rule class's file (output.layout: classes) counts as the services it holds
         held = tuple(m for s, values in zip(c.services, c.identities, strict=True)
                      for m in (class_services(s, values)
-                               if values is not None and is_class_file(f"rules/{s}.yml")
-                               else (s,)))
+                               if values is not None and len(values) > 1
+                               and is_class_file(f"rules/{s}.yml") else (s,)))
         found[first] = _Class(first, c.tests, held)
         known -= {f"{s}.yml" for s in c.services}
     for rel in known:  # a rule file the index does not name: proved by its own test file
-        found[rel] = _Class(rel, rel, (rel.removesuffix(".yml"),))
+        found[rel] = _Class(rel, rel, _alone(out, rel))
     return ([found[rel] for rel in rels if rel in found],
             [Problem(str(index), 0, 0, f"{m}; run rulegen generate", "prove/classes")
              for m in problems])
+
+
+def _alone(out: Path, rel: str) -> tuple[str, ...]:
+    """The services of a rule file the index does not name: the one it is named after, or a
+    rule class's members (its members file says which)."""
+    name = rel.removesuffix(".yml")
+    if not is_class_file(f"rules/{rel}"):
+        return (name,)
+    try:
+        text = (out / members_rules_path(name.removeprefix("classes/"))).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (name,)
+    return tuple(f"{class_runtime(name)}/{m}" for m in class_members(text)) or (name,)
 
 
 def _members_of_canonical(out: Path, c: ProofClass) -> list[str]:
@@ -426,7 +447,22 @@ def _members_of_canonical(out: Path, c: ProofClass) -> list[str]:
             problems.append(f"rules/{name}.yml is not its class's canonical form {where} with "
                             "its identity values put back (edited by hand?), so that class's "
                             "proof does not cover it")
+        elif values is not None and is_class_file(f"rules/{name}.yml"):
+            problems += _class_members(out, name, values, rules)
     return problems
+
+
+def _class_members(out: Path, name: str, values: tuple[str, ...], rules: str) -> list[str]:
+    """A rule class's members file records the services its class file names (layout.py)."""
+    rel = members_rules_path(name.removeprefix("classes/"))
+    try:
+        text = (out / rel).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return [f"{rel} does not read"]
+    services = [s.split("/", 1)[1] for s in class_services(name, values)]
+    why = members_problem(rules, text, services, values[-1])
+    return [f"{rel} {why} (edited by hand?), so a member's telemetry alert is wrong"] \
+        if why else []
 
 
 def _run_tests(pt: promtool.Promtool, pending: list[tuple[Path, Path, Any]], jobs: int | None
