@@ -199,7 +199,7 @@ class ClassBuilder:
         key = "service:" + name
         self.part.members.append((key, name, None))
         rules_rel, test_rel = self._own(p)
-        root = _to_root(test_rel)
+        root = to_root(test_rel)
         self.part.tests[key] = {test_rel: self._test(p, rules, f"{root}/{rules_rel}", root)}
         return False
 
@@ -210,7 +210,7 @@ class ClassBuilder:
         generator treats identity values as opaque too); else refuses the class. Refused: a
         regex matcher the made-up labels must match (a pod named after the service)."""
         rules_rel, test_rel = class_paths(p.runtime, key)
-        ref, root = rules_rel.rsplit("/", 1)[1], _to_root(test_rel)
+        ref, root = rules_rel.rsplit("/", 1)[1], to_root(test_rel)
         try:  # made-up labels may have to match a regex the placeholder does not
             test = self._test(cplan, text, ref, root)
         except TestgenError:
@@ -232,7 +232,7 @@ def class_label(cplan: ServicePlan) -> str | None:
     return None
 
 
-def _to_root(test_rel: str) -> str:
+def to_root(test_rel: str) -> str:
     """The output root relative to a test file's folder."""
     return "/".join([".."] * test_rel.count("/"))
 
@@ -364,4 +364,5 @@ def _proof_class(n: int, e: Any) -> ProofClass:
 
 __all__ = ["CLASS_DIR", "INDEX", "RULES_SUFFIX", "ClassBuilder", "ClassPart", "Identity",
            "ProofClass", "Regroup", "canonical_plans", "canonical_service", "class_files",
-           "class_label", "class_paths", "digest", "is_test_file", "placeholder", "read_index"]
+           "class_label", "class_paths", "digest", "is_test_file", "placeholder", "read_index",
+           "to_root"]

@@ -30,6 +30,7 @@ from rulegen.classes import (
     class_paths,
     digest,
     placeholder,
+    to_root,
 )
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
@@ -225,7 +226,7 @@ class _RuleClasses:
         ckey = digest(text)
         rules_rel, test_rel = class_paths(cplan.runtime, ckey)
         members_rel = rules_rel.removesuffix(RULES_SUFFIX) + ".members" + RULES_SUFFIX
-        root = "/".join([".."] * test_rel.count("/"))
+        root = to_root(test_rel)
         proof = {rules_rel: text,
                  members_rel: self.renderer.members_file(scope, [name], self.job.source),
                  test_rel: test_file(cplan, text, posixpath.basename(rules_rel), root,
