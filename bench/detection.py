@@ -2,9 +2,12 @@
 the generated rules of every runtime x convention x limit source.
 
 Run: `PYTHONPATH=. .venv/bin/python bench/detection.py [--promtool PATH] [--quick]
-[--markdown docs/detection.md] [--jobs N] [--only SUBSTR] [--scenario SUBSTR]`. Prints the
-tables (and writes them to FILE with --markdown) and a summary line "N of M expectations met";
-exits 0 whatever the expectations say (it is a benchmark).
+[--markdown docs/detection.md] [--jobs N] [--only SUBSTR] [--scenario SUBSTR]
+[--layout service|classes] [--reuse]`. Prints the tables (and writes them to FILE with
+--markdown) and a summary line "N of M expectations met"; exits 0 whatever the expectations
+say (it is a benchmark). `--layout classes` compiles the inventories with
+`output.layout: classes`, judges those rules, and also runs the per-service rules and lists
+every scenario run whose alerts (first firing of each in each span) differ between the two.
 
 Which scenarios run where: the whole corpus on every runtime x convention with the cadvisor
 limit; the scenarios marked `everywhere` (the limit-sensitive ones: steady GC, restart and
@@ -64,6 +67,7 @@ sys.path.insert(0, str(HERE))
 import scenarios as sc  # noqa: E402
 
 from rulegen import catalog, promtool, regex  # noqa: E402
+from rulegen import layout as layout_  # noqa: E402
 from rulegen.errors import UserError  # noqa: E402
 from rulegen.generate import compile_inventory  # noqa: E402
 from rulegen.promql import label_list, label_replace_chain  # noqa: E402
@@ -200,10 +204,10 @@ def limit_yaml(src: str) -> str:
     return f"{{source: metric, metric: {src}{j}}}"
 
 
-def inventory(combo: Combo, services: dict[str, str | None]) -> str:
+def inventory(combo: Combo, services: dict[str, str | None], layout: str = "service") -> str:
     lines = ["version: 1",
              "defaults: {owner: bench, scrape_interval: 1m}",
-             "output: {tests: false}",
+             f"output: {{tests: false, layout: {layout}}}",
              "services:"]
     for name, gc_period in services.items():
         lines.append(f"  - name: {name}")
@@ -357,10 +361,11 @@ def background(group: list[sc.Scenario], lab: Labeller) -> sc.Scenario | None:
 # ------------------------------------------------------------------------------ test files
 
 
-def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path
+def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path, layout: str = "service"
                ) -> tuple[list[Job], str | None]:
     """Compile the combination's inventory, write its rule files and one test file per
-    service; or the reason it cannot be expressed."""
+    service; or the reason it cannot be expressed. With `layout` classes a service's own
+    rule files are the class file that holds it and that class's members file."""
     cat = catalog.load()
     sigs = cat.signals[(combo.runtime, combo.convention)]
     mine = [s for s in scenarios if (s.signal == "memory" or s.signal in sigs)
@@ -373,7 +378,7 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path
         shutil.rmtree(d / "out")
     d.mkdir(parents=True, exist_ok=True)
     inv = d / "inventory.yaml"
-    inv.write_text(inventory(combo, services))
+    inv.write_text(inventory(combo, services, layout))
     try:
         files = compile_inventory(inv, d / "out").files
     except UserError as exc:
@@ -385,7 +390,12 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path
         f.write_text(t)
     peer = [write_peer(combo, d / "peer.yml")] if combo.source == PEER_SOURCE else []
     own = {svc: [p for p in rules if Path(p).stem == svc] for svc in services}
-    shared = [p for p in rules if Path(p).stem not in services]
+    for members in filter(layout_.is_members_file, rules):
+        for svc in layout_.class_members(rules[members]):
+            own[svc] = [members.removesuffix(".members.yml") + ".yml", members]
+    mine_ = {p for ps in own.values() for p in ps}
+    shared = [p for p in rules if p not in mine_ and not layout_.is_members_file(p)
+              and not layout_.is_class_file(p)]
     jobs = []
     for svc in services:
         if not own[svc]:
@@ -523,6 +533,8 @@ def outcomes(job: Job) -> tuple[dict[str, Outcome], str | None]:
     for key, (a, _) in job.spans.items():
         for labels, v in got.get(key, []):
             name = labels.get("alertname", "?")
+            if labels.get("service", job.service) != job.service:
+                continue  # another member of the service's rule class (layout classes)
             hits = {owner[x] for x in labels.values() if x in owner}
             if not hits:  # an alert about the whole service
                 hits = set(res)
@@ -947,6 +959,50 @@ def default_gc(combos: list[Combo]) -> None:
             DEFAULT_GC[rt] = "?"
 
 
+def run_all(pt: promtool.Promtool, jobs: list[Job], errors: dict[str, str],
+            args: argparse.Namespace, t_start: float) -> dict[str, dict[str, Outcome]]:
+    """Run the jobs (the longest first) and read their outcomes; errors by combination."""
+    jobs = sorted(jobs, key=lambda j: -max(s.end for s in j.scenarios))
+    done = 0
+    results: dict[str, dict[str, Outcome]] = defaultdict(dict)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for job in pool.map(lambda j: run(pt, j, args.reuse), jobs):
+            done += 1
+            res, err = outcomes(job)
+            if err:
+                errors[job.combo.key] = f"{job.service}: {err}"
+            results[job.combo.key].update(res)
+            if done % 20 == 0 or done == len(jobs):
+                print(f"detection: {done}/{len(jobs)} promtool runs, "
+                      f"{time.perf_counter() - t_start:.0f}s", file=sys.stderr)
+    return results
+
+
+def layout_section(layout: str, results: dict[str, dict[str, Outcome]],
+                   base: dict[str, dict[str, Outcome]], errors: dict[str, str],
+                   base_errors: dict[str, str]) -> list[str]:
+    """The scenario runs whose alerts (every alert's first firing in every span, the peer's
+    left out) differ between `layout` and the per-service layout."""
+    same, differ = 0, []
+    for key in sorted(set(results) | set(base)):
+        if key in errors or key in base_errors:
+            differ.append(f"- `{key}`: {errors.get(key) or base_errors.get(key)}")
+            continue
+        for sid in sorted(set(results.get(key, {})) | set(base.get(key, {}))):
+            a, b = results.get(key, {}).get(sid), base.get(key, {}).get(sid)
+            ta = None if a is None else {n: sorted(t) for n, t in a.times.items() if n != PEER}
+            tb = None if b is None else {n: sorted(t) for n, t in b.times.items() if n != PEER}
+            if ta == tb:
+                same += 1
+            else:
+                differ.append(f"- `{key}` `{sid}`: {layout} {ta}, per service {tb}")
+    return (["", f"## `output.layout: {layout}` against a rule file per service", "",
+             f"The same corpus through the rules of both layouts: **{same} of "
+             f"{same + len(differ)} scenario runs fired the same alerts at the same minutes**"
+             + (":" if not differ else f"; {len(differ)} differ:"), ""]
+            + (differ or ["- no difference."]) + [""])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -961,6 +1017,10 @@ def main() -> None:
                     "SUBSTR (repeatable)")
     ap.add_argument("--scenario", metavar="SUBSTR", action="append", default=[],
                     help="run only the scenarios whose id contains SUBSTR (repeatable)")
+    ap.add_argument("--layout", choices=("service", "classes"), default="service",
+                    help="the inventory's output.layout: a rule file per service (the "
+                    "default), or rule classes (every service of a combination with the same "
+                    "settings in one class file)")
     ap.add_argument("--reuse", action="store_true",
                     help="take promtool's output saved by an earlier run for a test file that "
                     "is byte for byte the same (same promtool too) instead of running it again")
@@ -968,7 +1028,7 @@ def main() -> None:
     t_start = time.perf_counter()
     pt = promtool.find_promtool(args.promtool)
     version = ".".join(map(str, pt.version))
-    work = WORK / version
+    work = WORK / (version if args.layout == "service" else f"{version}-{args.layout}")
     corpus = [s for s in sc.corpus()
               if not args.scenario or any(x in s.id for x in args.scenario)]
     combos, skipped = combinations(args.quick)
@@ -978,24 +1038,23 @@ def main() -> None:
     jobs: list[Job] = []
     errors: dict[str, str] = {}
     for c in combos:
-        js, err = build_jobs(c, corpus, work)
+        js, err = build_jobs(c, corpus, work, args.layout)
         if err:
             errors[c.key] = err
         jobs += js
-    t_built = time.perf_counter()
-    jobs.sort(key=lambda j: -max(s.end for s in j.scenarios))
-    done = 0
-    results: dict[str, dict[str, Outcome]] = defaultdict(dict)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for job in pool.map(lambda j: run(pt, j, args.reuse), jobs):
-            done += 1
-            res, err = outcomes(job)
+    # the class layout is compared with the per-service layout, scenario by scenario
+    base_jobs: list[Job] = []
+    base_errors: dict[str, str] = {}
+    if args.layout != "service":
+        for c in combos:
+            js, err = build_jobs(c, corpus, WORK / version)
             if err:
-                errors[job.combo.key] = f"{job.service}: {err}"
-            results[job.combo.key].update(res)
-            if done % 20 == 0 or done == len(jobs):
-                print(f"detection: {done}/{len(jobs)} promtool runs, "
-                      f"{time.perf_counter() - t_start:.0f}s", file=sys.stderr)
+                base_errors[c.key] = err
+            base_jobs += js
+    t_built = time.perf_counter()
+    results, base = run_all(pt, jobs, errors, args, t_start), {}
+    if base_jobs:
+        base = run_all(pt, base_jobs, base_errors, args, t_start)
     elapsed = time.perf_counter() - t_start
     reused = [j for j in jobs if j.reused]
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -1017,7 +1076,9 @@ def main() -> None:
         f"- promtool: {pt.version_text.splitlines()[0] if pt.version_text else version}",
         f"- rules from git commit {git_state()}",
         f"- run {dt.date.today().isoformat()}, "
-        f"{'--quick, ' if args.quick else ''}{len(jobs)} promtool test files, "
+        f"{'--quick, ' if args.quick else ''}"
+        f"{'output.layout classes, ' if args.layout != 'service' else ''}"
+        f"{len(jobs)} promtool test files, "
         f"{elapsed / 60:.1f} min wall on {args.jobs} promtool processes at once, promtool "
         f"CPU {cpu_s / 60:.1f} min (rule compile {t_built - t_start:.0f} s)"
         + (f"; {len(reused)} of them not run but reused from an earlier run of the same "
@@ -1026,6 +1087,8 @@ def main() -> None:
            if reused else ""), "",
     ]
     text, met, total = report(combos, skipped, errors, results, corpus, header, args.quick)
+    if base_jobs:
+        text += "\n".join(layout_section(args.layout, results, base, errors, base_errors))
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text)
