@@ -445,3 +445,23 @@ def test_without_tests_a_class_file_still_counts_its_services(tmp_path: Path,
     assert run.code == 0, run.stdout + run.stderr
     assert re.search(r"^rulegen test: 7 services\b", run.stderr, re.M) or \
         re.search(r"\b7 services\b", run.stdout + run.stderr), run.stdout + run.stderr
+
+
+def test_lint_names_a_class_and_reads_its_members_settings(tmp_path: Path, rulegen: Any) -> None:
+    """A lint finding on a class file says which class and members it concerns, and the checks
+    that need the inventory (the GC period here) read the members' settings: without them the
+    gc-window check is skipped for the file."""
+    _write(tmp_path, INVENTORY.replace("output: {layout: classes,",
+                                       "output: {tests: false, layout: classes,"))
+    assert rulegen("generate", "inventory.yaml", "--out", "out").code == 0
+    name = next(n for n, m in _classes(tmp_path / "out").items() if m == ["svc-a", "svc.c"])
+    path = tmp_path / "out" / "rules" / "classes" / name
+    expr = r'deriv(go_memory_used_bytes{job=~"svc-a|svc\\.c"}[10m]) > 0'
+    path.write_text(path.read_text() + f"      - alert: HandWritten\n        expr: '{expr}'\n")
+    run = rulegen("lint", str(path), "--inventory", "inventory.yaml", "--format", "text")
+    cls = name.removesuffix(".yml")
+    found = [line for line in run.stdout.splitlines() if "[promql/gc-window]" in line]
+    assert len(found) == 1, run.stdout + run.stderr
+    assert "fewer than 6 GC periods of 5m" in found[0]
+    assert found[0].endswith(f"(from inventory.yaml, rule class {cls}: svc-a and 1 more) "
+                             "[promql/gc-window]"), found[0]

@@ -92,14 +92,26 @@ def inventory_context(loaded: Loaded) -> InventoryContext:
 
 @dataclass(frozen=True)
 class Origin:
-    """The inventory line a generated file names in its header."""
+    """The inventory line a generated file names in its header; for a rule class's file
+    (output.layout: classes) the class, its first member as `service` (the members share their
+    settings) and how many there are, with no line (the members' lines are many)."""
 
     inventory: str
     service: str
     line: int
+    cls: str = ""
+    members: int = 1
 
     def __str__(self) -> str:
-        return f"{self.inventory}:{self.line}"
+        return f"{self.inventory}:{self.line}" if self.line else self.inventory
+
+    @property
+    def about(self) -> str:
+        """Whom a finding on the file concerns."""
+        if not self.cls:
+            return f"service {self.service}"
+        more = f" and {self.members - 1} more" if self.members > 1 else ""
+        return f"rule class {self.cls}: {self.service or 'members unknown'}{more}"
 
 
 @dataclass
@@ -153,4 +165,4 @@ class RuleContext:
     @property
     def suffix(self) -> str:
         """What a finding on a generated rule adds: the inventory line a human edits."""
-        return f" (from {self.origin}, service {self.origin.service})" if self.origin else ""
+        return f" (from {self.origin}, {self.origin.about})" if self.origin else ""
