@@ -1009,7 +1009,17 @@ def one_run(rs: RuleSet, fleet: Fleet, make_prom: Callable[[str, list[str]], Pro
         else:
             time.sleep(5)  # start-up transients; each slice holds the same scrapes anyway
         res["warmup_s"] = time.monotonic() - t0
+        profile = None
+        if args.pprof:  # Prometheus's own CPU profile of the window (costs a little CPU)
+            args.pprof.mkdir(parents=True, exist_ok=True)
+            out = args.pprof / f"{fleet.n}-{rs.name}.pprof"
+            secs = max(1, n_slices * slice_s - 2)
+            profile = threading.Thread(target=lambda: out.write_bytes(prom.get(
+                f"/debug/pprof/profile?seconds={secs}", timeout=secs + 120)))
+            profile.start()
         res.update(measure_window(prom, slice_s, n_slices))
+        if profile is not None:
+            profile.join()
         t = int(res["end"]) - 1
         if rs.groups:
             res["rules_api"] = rules_api(prom)
@@ -1387,6 +1397,10 @@ def main() -> None:
                          "prototype with recorded slopes (bench/class_rules.py) after the "
                          "generated rules, and compare the alerts they raise")
     ap.add_argument("--json", type=Path, help="write the raw results here")
+    ap.add_argument("--pprof", type=Path, metavar="DIR",
+                    help="also take Prometheus's CPU profile of each measured window into DIR "
+                    "(<size>-<rule set>.pprof; read with `go tool pprof -top FILE`); the "
+                    "profiler's own CPU is in the figures then")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where the temporary directory goes (default: the system's)")
