@@ -140,6 +140,7 @@ class Job:
     path: Path
     scenarios: list[sc.Scenario]
     spans: dict[str, tuple[int, int]]  # expression key -> the span (from, to) it covers
+    rule_files: list[Path] = field(default_factory=list)
     output: str = ""
     seconds: float = 0.0
     reused: bool = False  # the output of an earlier run (--reuse)
@@ -469,7 +470,7 @@ def write_test(combo: Combo, svc: str, group: list[sc.Scenario], rule_files: lis
         out.append(f"        eval_time: {dur(b)}")
         out.append("        exp_samples: []")
     path.write_text("\n".join(out) + "\n")
-    return Job(combo, svc, path, group, keyed)
+    return Job(combo, svc, path, group, keyed, rule_files)
 
 
 # ------------------------------------------------------------------------------- running
@@ -483,9 +484,11 @@ LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 def run(pt: promtool.Promtool, job: Job, reuse: bool) -> Job:
     """promtool's output for the job's test file; with `reuse`, the output saved by an earlier
-    run of the same promtool on the same test file (`<file>.out`), if there is one."""
+    run of the same promtool on the same test file and rule files (`<file>.out`), if there is
+    one."""
     text = job.path.read_text()
-    stamp = hashlib.sha256(f"{pt.version_text}\n{text}".encode()).hexdigest()
+    rules = "".join(p.read_text() for p in job.rule_files)
+    stamp = hashlib.sha256(f"{pt.version_text}\n{text}\n{rules}".encode()).hexdigest()
     saved = job.path.with_suffix(".out")
     if reuse and saved.exists():
         first, _, rest = saved.read_text().partition("\n")

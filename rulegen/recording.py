@@ -6,6 +6,12 @@ group recorded in the same evaluation):
 - `rulegen:<signal>:gc_trough`: the post-GC baseline, the minimum over each GC period (with
   the filter for partial periods, `_macros.j2: troughs`), for every signal a growth alert or
   the forecast reads;
+- `rulegen:<signal>:gc_trough_offset1d`: each trough's value a day ago, or -Inf where the
+  hour up to a day ago holds no trough (no history yet), for the growth test's day-ago
+  comparison. Recorded on its own so that only this rule's query reaches a day back: a query
+  spans, for every selector in it, the storage blocks from its earliest selector's time on, so
+  an alert holding a `offset 1d` made all its selectors look up their series in a day of
+  blocks;
 - `rulegen:<signal>:gc_peak`: the GC peaks, the maximum over each GC period (the forecast, and
   the fleet limit join of a metric limit).
 
@@ -43,12 +49,33 @@ def recorded(name: str, service: str, **labels: str) -> str:
                                  + [("service", "=", service)]))
 
 
+DAY_AGO = "_offset1d"  # the suffix of a trough's day-ago recording (Recording.day_ago)
+
+
+class Recorded(str):
+    """The selector of a recorded trough (a str), with the selector of its day-ago recording
+    (`day_ago`), which the growth test reads (_macros.j2: rising)."""
+
+    day_ago: str
+
+    def __new__(cls, sel: str, day_ago: str) -> Recorded:
+        out = super().__new__(cls, sel)
+        out.day_ago = day_ago
+        return out
+
+
 @dataclass(frozen=True)
 class Recording:
     name: str  # rulegen:heap:gc_trough
     kind: str  # trough | peak
     series: Series
     period_s: int  # the range of its min/max_over_time (the signal's period, model.py)
+
+    @property
+    def day_ago(self) -> str:
+        """A trough's recording of the trough a day ago, -Inf where the hour up to a day ago
+        holds no trough (no history to compare with): rulegen:heap:gc_trough_offset1d."""
+        return self.name + DAY_AGO
 
 
 @dataclass
@@ -69,10 +96,15 @@ class Recordings:
             self.rules.append(Recording(name, kind, series, period))
 
     def ref(self, series: Series, kind: str) -> str:
-        return selector(self._names[(series.sel, kind)], sorted((k, "=", v) for k, v in self.own))
+        return self.named(self._names[(series.sel, kind)])
 
-    def trough(self, series: Series) -> str:
-        return self.ref(series, "trough")
+    def named(self, name: str) -> str:
+        """The selector of this service's (or class's) recorded series `name`."""
+        return selector(name, sorted((k, "=", v) for k, v in self.own))
+
+    def trough(self, series: Series) -> Recorded:
+        name = self._names[(series.sel, "trough")]
+        return Recorded(self.named(name), self.named(name + DAY_AGO))
 
     def peak(self, series: Series) -> str:
         return self.ref(series, "peak")
@@ -163,5 +195,5 @@ def limit_id(name: str, source: Series, join: tuple[tuple[str, str], ...],
     return f"{name}-{digest}"
 
 
-__all__ = ["FleetLimit", "Recording", "Recordings", "for_service", "limit_id", "limit_rules_path",
-           "recorded"]
+__all__ = ["DAY_AGO", "FleetLimit", "Recorded", "Recording", "Recordings", "for_service",
+           "limit_id", "limit_rules_path", "recorded"]

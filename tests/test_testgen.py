@@ -220,11 +220,7 @@ HALVES = """  and
     deriv([[ rng(t, half, half) ]])[[ per ]] > [[ thr | num ]]
 """
 DAY_AGO = """  and
-    (
-        [[ t ]] - [[ t ]] offset 1d > [[ grown | num ]]
-      or
-        [[ t ]] unless count_over_time([[ rng(t, 3600, 86400) ]])
-    )
+    [[ t ]] - [[ t.day_ago ]] > [[ grown | num ]]
 """
 GC_GATE = "[% if gcs %]"
 GROWTH = ("memory-growth", "goroutine-leak")
