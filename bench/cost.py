@@ -2,7 +2,8 @@
 
 Run: `PYTHONPATH=. .venv/bin/python bench/cost.py [--sizes 50,200] [--big 1000]
 [--prometheus-bin .tools/prometheus-2.42/bin] [--minutes 2] [--eval-interval 1m]
-[--json PATH]` (about 16 minutes with the defaults on 2 cores; bench/README.md has the figures).
+[--classes] [--skip RULESET] [--pprof DIR] [--json PATH]` (about 16 minutes with the defaults
+on 2 cores; bench/README.md has the figures).
 
 For each fleet size N:
 
@@ -53,6 +54,11 @@ bench/class_rules.py that also records the slopes (`classes-slopes`), measured t
 the same data; their recorded series have names of their own (`rulegen_c:`, `rulegen_s:`) and
 are backfilled like the generated ones. The report compares the alerts each raised with the
 generated rules'.
+
+`--skip RULESET` (repeatable) leaves a rule set out of the measured runs, and `--pprof DIR`
+saves Prometheus's CPU profile of each measured window (`go tool pprof -top FILE`): e.g.
+`--sizes 200 --classes --skip generated --skip classes-slopes --skip seed --skip idle
+--minutes 10 --pprof DIR` profiles the class layout alone over 10 minutes.
 """
 
 from __future__ import annotations
@@ -1397,6 +1403,11 @@ def main() -> None:
                          "prototype with recorded slopes (bench/class_rules.py) after the "
                          "generated rules, and compare the alerts they raise")
     ap.add_argument("--json", type=Path, help="write the raw results here")
+    ap.add_argument("--skip", action="append", default=[], metavar="RULESET",
+                    choices=("generated", *PROTOTYPES, "seed", "idle"),
+                    help="leave this rule set out of the measured runs (repeatable; e.g. to "
+                    "profile one layout over a long window); a run without seed or idle "
+                    "reports no ratio or net CPU")
     ap.add_argument("--pprof", type=Path, metavar="DIR",
                     help="also take Prometheus's CPU profile of each measured window into DIR "
                     "(<size>-<rule set>.pprof; read with `go tool pprof -top FILE`); the "
@@ -1441,12 +1452,14 @@ def main() -> None:
             for n in sizes:
                 # generated first: its recorded series continue their backfilled history
                 # without a gap (no rule records them while the others run)
-                bench_size(n, ["generated", *(PROTOTYPES if args.classes else ()), "seed",
-                               "idle"], args, work, exporter, results, args.minutes)
+                bench_size(n, [x for x in ["generated", *(PROTOTYPES if args.classes else ()),
+                                           "seed", "idle"] if x not in args.skip],
+                           args, work, exporter, results, args.minutes)
             if args.big:
-                bench_size(args.big, ["generated", *(PROTOTYPES if args.classes else ())],
-                           args, work, exporter, results,
-                           args.big_minutes)
+                bench_size(args.big, [x for x in ["generated",
+                                                  *(PROTOTYPES if args.classes else ())]
+                                      if x not in args.skip],
+                           args, work, exporter, results, args.big_minutes)
     finally:
         exporter.close()
     results["seconds"] = time.monotonic() - t_start
