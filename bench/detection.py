@@ -394,8 +394,8 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path, layout: s
     for members in filter(layout_.is_members_file, rules):
         for svc in layout_.class_members(rules[members]):
             own[svc] = [members.removesuffix(".members.yml") + ".yml", members]
-    mine_ = {p for ps in own.values() for p in ps}
-    shared = [p for p in rules if p not in mine_ and not layout_.is_members_file(p)
+    owned = {p for ps in own.values() for p in ps}
+    shared = [p for p in rules if p not in owned and not layout_.is_members_file(p)
               and not layout_.is_class_file(p)]
     jobs = []
     for svc in services:

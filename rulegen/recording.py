@@ -103,8 +103,8 @@ class Recordings:
         return selector(name, sorted((k, "=", v) for k, v in self.own))
 
     def trough(self, series: Series) -> Recorded:
-        name = self._names[(series.sel, "trough")]
-        return Recorded(self.named(name), self.named(name + DAY_AGO))
+        rule = next(r for r in self.rules if r.kind == "trough" and r.series.sel == series.sel)
+        return Recorded(self.named(rule.name), self.named(rule.day_ago))
 
     def peak(self, series: Series) -> str:
         return self.ref(series, "peak")
