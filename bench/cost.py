@@ -1095,7 +1095,9 @@ def ratio(a: float, b: float) -> str:
 # With --classes: rulegen's class layout (classes) and bench/class_rules.py's prototype with
 # recorded slopes; name -> the prefix of its recorded names (the layouts share one TSDB, and
 # `rulegen:x{service="a"}` of one must not select another's series)
-PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s"}
+PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s", "classes-4m": "rulegen_c4"}
+# classes-4m: the class layout with `evaluation_interval: 4m` (docs/inventory.md)
+SLOW_EVALUATION = "4m"
 LAYOUTS = ("generated", *PROTOTYPES)  # rulegen's layout, and the prototypes made from it
 
 
@@ -1315,11 +1317,15 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
     seed = RuleSet("seed", [seed_file], load_groups([seed_file], args.eval_s))
     sets = {"idle": RuleSet("idle", [], []), "seed": seed, "generated": gen}
     for name in PROTOTYPES:
-        if name == "classes" and name in rulesets:  # rulegen's own: output.layout: classes
-            inv_c = wdir / "inventory-classes.yaml"
-            inv_c.write_text(fleet.inventory().replace("output: {tests: false}",
-                                                       "output: {tests: false, layout: classes}"))
-            out_c = wdir / "rulegen-out-classes"
+        if name in ("classes", "classes-4m") and name in rulesets:  # output.layout: classes
+            inv_c = wdir / f"inventory-{name}.yaml"
+            text = fleet.inventory().replace("output: {tests: false}",
+                                             "output: {tests: false, layout: classes}")
+            if name == "classes-4m":
+                text = text.replace("defaults:\n",
+                                    f"defaults:\n  evaluation_interval: {SLOW_EVALUATION}\n")
+            inv_c.write_text(text)
+            out_c = wdir / f"rulegen-out-{name}"
             run([*cmd, "generate", str(inv_c), "--out", str(out_c)], 1800,
                 "rulegen generate (layout: classes)", env=env, cwd=args.rulegen_snapshot)
             class_files = write_renamed(sorted((out_c / "rules").rglob("*.yml")), wdir / name,

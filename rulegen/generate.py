@@ -34,11 +34,18 @@ from rulegen.classes import (
 )
 from rulegen.errors import InventoryError, Problem, Severity
 from rulegen.inventory import Inventory, OutputSettings
-from rulegen.layout import Scope, class_regex, class_rules_path, members_rules_path
+from rulegen.layout import (
+    Scope,
+    class_group,
+    class_regex,
+    class_rules_path,
+    members_group,
+    members_rules_path,
+)
 from rulegen.loader import Loaded, ServiceNames, load_text, read_inventory
 from rulegen.model import ServicePlan
 from rulegen.promql import alternation
-from rulegen.recording import limit_rules_path
+from rulegen.recording import limit_group, limit_rules_path
 from rulegen.render import Renderer, TemplateProblem
 from rulegen.testgen import test_file, test_path
 from rulegen.writer import Staging, State, write_files, write_tree
@@ -189,7 +196,7 @@ def _finish(job: _Job, loaded: Loaded, files: dict[str, str],
              *((owner, group, path, text)
                for owner, _, group, path, text in (grouped.files if grouped else []))],
             settings.mimir if settings else None, job.source,
-            [(f"rulegen.limit.{lid}", path, text) for lid, (path, text) in limits.items()]))
+            [(limit_group(lid), path, text) for lid, (path, text) in limits.items()]))
     return Output(loaded, dict(sorted(files.items())))
 
 
@@ -228,10 +235,12 @@ class _RuleClasses:
         members_rel = rules_rel.removesuffix(RULES_SUFFIX) + ".members" + RULES_SUFFIX
         root = to_root(test_rel)
         proof = {rules_rel: text,
-                 members_rel: self.renderer.members_file(scope, [name], self.job.source),
+                 members_rel: self.renderer.members_file(scope, [name], self.job.source,
+                                                          cplan.eval_s),
                  test_rel: test_file(cplan, text, posixpath.basename(rules_rel), root,
                                      self.job.source, self.renderer.env,
-                                     [posixpath.basename(members_rel)])}
+                                     [posixpath.basename(members_rel)],
+                                     [members_group(scope.cls)])}
         by_values: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
         for member, values in names:
             assert values is not None
@@ -246,9 +255,9 @@ class _RuleClasses:
             path, mpath = class_rules_path(cls), members_rules_path(cls)
             owner = rest[0]  # the placeholder after the name (classes.canonical_service)
             self.files += [
-                (owner, cls, f"rulegen.class.{cls}", path, ident.instantiate(text)),
-                (owner, f"{cls}.members", f"rulegen.class.{cls}.members", mpath,
-                 self.renderer.members_file(real, services, self.job.source))]
+                (owner, cls, class_group(cls), path, ident.instantiate(text)),
+                (owner, f"{cls}.members", members_group(cls), mpath,
+                 self.renderer.members_file(real, services, self.job.source, cplan.eval_s))]
             indexed.append((path.removeprefix("rules/").removesuffix(".yml"), ident.values))
         return proof, [(test_rel, ckey, indexed)]
 

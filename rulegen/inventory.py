@@ -161,6 +161,7 @@ class Defaults(Strict):
     owner: str | None = None
     selector_label: LabelName | None = None
     scrape_interval: Duration | None = None
+    evaluation_interval: Duration | None = None
     gc_period: Duration | None = None
     labels: dict[LabelName, str] | None = None
     links: Links | None = None
@@ -176,6 +177,8 @@ class Service(Strict):
     description: str | None = None
     selector: Matchers | None = Field(None, description="labels that identify the service's series")
     scrape_interval: Duration | None = None
+    evaluation_interval: Duration | None = Field(
+        None, description="how often Prometheus evaluates the service's rule group")
     gc_period: Duration | None = Field(None, description="longest GC cycle the service shows")
     memory_limit: MemoryLimit | None = None
     labels: dict[LabelName, str] | None = Field(None, description="extra routing labels")

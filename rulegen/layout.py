@@ -53,6 +53,16 @@ def members_rules_path(cls: str) -> str:
     return f"{CLASSES_DIR}/{cls}.members.yml"
 
 
+def class_group(cls: str) -> str:
+    """The name of a class's rule group."""
+    return f"rulegen.class.{cls}"
+
+
+def members_group(cls: str) -> str:
+    """The name of a class's members group."""
+    return f"{class_group(cls)}.members"
+
+
 def is_members_file(rel: str) -> bool:
     return rel.startswith(CLASSES_DIR + "/") and rel.endswith(".members.yml")
 

@@ -33,6 +33,14 @@ MAX_WINDOW_SAMPLES = 20_160
 # the minimum over this, never over gc_period: a 2h JVM gc_period would make a thread leak wait
 # for 8h windows (docs/gc-periods.md, "Periods per signal").
 SHORT_PERIOD = 300
+# What Prometheus evaluates a rule group at unless it says otherwise (global.evaluation_interval
+# of the shipped prometheus.yml, and its default); the tests of a service without an
+# evaluation_interval run at it.
+DEFAULT_EVALUATION = 60
+# Prometheus's default lookback delta: an instant selector finds the last sample within it (left-
+# open from 3.0). What a group records at an interval this long or longer can be missing to a
+# reader in another group (the fleet limit reads the services' peaks, their alerts read it).
+LOOKBACK = 300
 COUNT_SIGNALS = ("goroutines", "threads", "handles")
 RESERVED_LABELS = {"alertname", "service", "owner", "severity", "signal", "__name__"}
 
@@ -98,6 +106,13 @@ class ServicePlan:
     links: tuple[tuple[str, str], ...]
     alerts: tuple[AlertPlan, ...]
     selector: tuple[tuple[str, str, str], ...]
+    # the rule group's `interval`; None: Prometheus's global evaluation_interval (the tests: 1m)
+    eval_s: int | None = None
+
+    @property
+    def evaluation_s(self) -> int:
+        """The interval the rules are evaluated (and proved) at."""
+        return self.eval_s or DEFAULT_EVALUATION
 
 
 # Language names people write for `runtime:`, and the runtime that covers them.
@@ -188,6 +203,7 @@ class _Resolver:
         signals = self.signals(svc, i, base, sel)
         periods = signal_periods(signals, self.cat.post_gc_metrics(svc.runtime, conv),
                                  scrape, gc)
+        eval_s = self.evaluation(svc, i, periods)
         labels = self.routing_labels(svc, i)
         limit = self.limit(svc, i, signals)
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
@@ -200,7 +216,33 @@ class _Resolver:
             description=svc.description or "", line=self.loc.where(("services", i))[0],
             scrape_s=scrape, gc_s=gc, signals=signals, periods=periods, limit=limit,
             labels=labels,
-            links=tuple(sorted(links.items())), alerts=alerts, selector=sel)
+            links=tuple(sorted(links.items())), alerts=alerts, selector=sel, eval_s=eval_s)
+
+    def evaluation(self, svc: Service, i: int, periods: dict[str, int]) -> int | None:
+        """The service's evaluation_interval, if it sets one (or its defaults do). Each
+        evaluation takes a signal's trough over its period: a longer interval would skip
+        samples no trough ever reads."""
+        e, at = self.setting(svc, i, "evaluation_interval")
+        if e is None:
+            return None
+        if e <= 0:
+            self.error(at, "evaluation_interval must be positive")
+            return None
+        if e >= LOOKBACK:
+            self.error(at, f"evaluation_interval {format_duration(e)} is not shorter than "
+                       f"Prometheus's lookback delta ({format_duration(LOOKBACK)}): a series "
+                       "recorded that seldom is missing to the rules of other groups that read "
+                       "it (the fleet limit, the alerts reading the limit); use at most 4m")
+            return None
+        short = min(periods.values(), default=e)
+        if e > short:
+            which = ", ".join(sorted(k for k, v in periods.items() if v == short))
+            self.error(at, f"evaluation_interval {format_duration(e)} is longer than the "
+                       f"{format_duration(short)} the troughs of {which} are taken over: the "
+                       "samples between two evaluations would reach no trough; use at most "
+                       f"{format_duration(short)} (or a longer gc_period)")
+            return None
+        return int(e)
 
     def selector(self, svc: Service, i: int) -> tuple[tuple[str, str, str], ...]:
         if svc.selector:

@@ -184,6 +184,11 @@ def limit_rules_path(limit: str) -> str:
     return f"{LIMITS_DIR}/{limit}.yml"
 
 
+def limit_group(limit: str) -> str:
+    """The name of the fleet limit's rule group."""
+    return f"rulegen.limit.{limit}"
+
+
 def limit_id(name: str, source: Series, join: tuple[tuple[str, str], ...],
              default: bool) -> str:
     """`name` (the preset, or the metric) when the definition is the preset's own; else with a

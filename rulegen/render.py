@@ -17,7 +17,7 @@ import jinja2
 
 from rulegen import recording
 from rulegen.errors import UserError
-from rulegen.layout import MEMBER_METRIC, Scope, members_expr
+from rulegen.layout import MEMBER_METRIC, Scope, class_group, members_expr, members_group
 from rulegen.model import AlertPlan, ServicePlan
 from rulegen.promql import Series
 from rulegen.recording import FleetLimit
@@ -120,7 +120,7 @@ class Renderer:
         rec = recording.for_service(who.record_labels, seen.signals, seen.periods,
                                     {a.family.id for a in seen.alerts},
                                     seen.limit.kind if seen.limit else None)
-        group = f"rulegen.class.{who.cls}" if who.is_class else f"rulegen.{plan.name}"
+        group = class_group(who.cls) if who.is_class else f"rulegen.{plan.name}"
         try:
             return self.file_template.render(
                 svc=seen, alerts=seen.alerts, sig=seen.signals, limit=seen.limit,
@@ -129,11 +129,14 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 
-    def members_file(self, scope: Scope, members: list[str], source: str) -> str:
-        """A rule class's members, recorded (rulegen/layout.py)."""
+    def members_file(self, scope: Scope, members: list[str], source: str,
+                     interval: int | None) -> str:
+        """A rule class's members, recorded (rulegen/layout.py), evaluated at the class's
+        `interval` (None: Prometheus's global evaluation_interval)."""
         try:
             return self.env.get_template("members.yml.j2").render(
-                who=scope, source=source, group=f"rulegen.class.{scope.cls}.members",
+                who=scope, source=source, group=members_group(scope.cls),
+                interval=interval,
                 metric=MEMBER_METRIC, expr=members_expr(scope.label, members),
                 count=len(members))
         except jinja2.TemplateError as exc:
@@ -142,7 +145,7 @@ class Renderer:
     def limit_file(self, fleet: FleetLimit, source: str) -> str:
         try:
             return self.env.get_template("limits.yml.j2").render(
-                fleet=fleet, source=source, group=f"rulegen.limit.{fleet.id}",
+                fleet=fleet, source=source, group=recording.limit_group(fleet.id),
                 metric=recording.LIMIT_METRIC, label=recording.LIMIT_LABEL)
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None

@@ -10,9 +10,9 @@ the group kept) and in file order; a promtool run of a slice checks the same exp
 against the same evaluation as a run of the whole file, in a fraction of the time.
 
 Where that cannot be known, the file is run whole (`slice_test` returns None): a rule file that
-does not read or has a flaw, a `rule_files` glob, a `group_eval_order`, an expression that does
-not parse, a selector without a metric name. An expression that reads `ALERTS` or
-`ALERTS_FOR_STATE` without naming the alert keeps every alert of the files.
+does not read or has a flaw, a `rule_files` glob, a `group_eval_order` that is no list, an
+expression that does not parse, a selector without a metric name. An expression that reads
+`ALERTS` or `ALERTS_FOR_STATE` without naming the alert keeps every alert of the files.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Slice:
 
 def slice_test(test: Path, doc: Any) -> list[Slice] | None:
     """The slices of the parsed test file `doc` at `test`, or None to run it whole."""
-    if not isinstance(doc, dict) or "group_eval_order" in doc:
+    if not isinstance(doc, dict) or not isinstance(doc.get("group_eval_order", []), list):
         return None
     entries, groups = doc.get("rule_files"), doc.get("tests")
     if not isinstance(entries, list) or not entries or not isinstance(groups, list) or not groups:
@@ -172,15 +172,21 @@ def _asked(group: dict[str, Any]) -> set[str] | None:
 def _slice(doc: dict[str, Any], files: list[rulefile.RuleFile], need: frozenset[RuleId],
            groups: Iterable[dict[str, Any]]) -> Slice:
     kept: list[tuple[str, str]] = []
+    names: set[str] = set()  # the groups kept
     for f, rules in enumerate(files):
         cut = [{**group.data, "rules": [rule.data for r, rule in enumerate(group.rules)
                                         if (f, g, r) in need]}
                for g, group in enumerate(rules.groups)]
         cut = [group for group in cut if group["rules"]]
+        names.update(str(group.get("name")) for group in cut)
         if cut:
             kept.append((f"{len(kept)}.rules.yml", _dump({"groups": cut})))
     test_groups = list(groups)
     test = {**doc, "rule_files": [name for name, _ in kept], "tests": test_groups}
+    if "group_eval_order" in doc:  # the groups a slice keeps, in the same order
+        test["group_eval_order"] = [g for g in doc["group_eval_order"] if g in names]
+        if not test["group_eval_order"]:
+            del test["group_eval_order"]
     return Slice(tuple(str(g.get("name", "")) for g in test_groups), tuple(kept), _dump(test))
 
 

@@ -21,26 +21,35 @@ from rulegen.cases import TestgenError
 from rulegen.cases.groups import batched
 from rulegen.cases.registry import groups_for
 from rulegen.model import ServicePlan
-from rulegen.recording import limit_rules_path
+from rulegen.recording import limit_group, limit_rules_path
 
 TEST_TEMPLATE = "tests/service.yml.j2"
-EVALUATION_INTERVAL = 60  # what Prometheus evaluates rule groups at unless told otherwise
 
 
 # --- the test file -------------------------------------------------------------------------
 
 
 def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, source: str,
-              env: jinja2.Environment, also: Sequence[str] = ()) -> str:
+              env: jinja2.Environment, also: Sequence[str] = (),
+              also_groups: Sequence[str] = ()) -> str:
     """The promtool test file for one service (or a proof class's canonical form,
     rulegen/classes.py). `rules_rel` is its rule file relative to the test file, `root` the
     output directory relative to the test file; `rules_text` is the rule file's text
     (annotations are taken from it); `also`: other rule files the rules read (a rule class's
-    members, relative to the test file)."""
+    members, relative to the test file), `also_groups` their groups.
+
+    A service with an evaluation_interval of its own is proved at it. Its limit and members
+    groups then run before its own at each step (`group_eval_order`): in Prometheus they run at
+    the global interval, so its alerts read a fresh limit, where a test stepping all groups at
+    the service's longer interval would read one an interval old, which Prometheus 3.x's
+    lookback window (left-open) leaves out."""
     rules = rulefile.parse(rules_text)
     rule_files = [rules_rel, *also]
+    before = list(also_groups)
     if plan.limit and plan.limit.fleet:  # the limit this service's alerts read
         rule_files.append(posixpath.join(root, limit_rules_path(plan.limit.fleet.id)))
+        before.insert(0, limit_group(plan.limit.fleet.id))
+    order = [*before, *(g.name for g in rules.groups)] if plan.eval_s else []
     groups = batched([g for alert in plan.alerts for g in groups_for(plan, alert, rules)])
     names = [g.name for g in groups]
     if len(names) != len(set(names)):
@@ -48,7 +57,7 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, sou
     try:
         return env.get_template(TEST_TEMPLATE).render(
             svc=plan, source=source, rules_rel=rules_rel, rule_files=rule_files, groups=groups,
-            evaluation_interval=EVALUATION_INTERVAL)
+            evaluation_interval=plan.evaluation_s, group_eval_order=order)
     except jinja2.TemplateError as exc:
         raise TestgenError(f"template error in {TEST_TEMPLATE}: {exc}") from None
 

@@ -90,7 +90,8 @@ class CaseBuilder:
         self.plan, self.alert, self.rules = plan, alert, rules
         self.fam: Family = alert.family
         # the alert's timing; each family adds the settings its cases read
-        self.settings = Settings(plan.scrape_s, alert.period_s, alert.window_s, alert.for_s)
+        self.settings = Settings(plan.scrape_s, alert.period_s, alert.window_s, alert.for_s,
+                                 E=plan.evaluation_s)
         lim = plan.limit
         self.lim = lim.size if lim and lim.kind == "static" else 256 * MIB
         self.used = plan.signals.get("runtime_used" if lim and lim.kind == "runtime"

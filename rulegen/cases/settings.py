@@ -28,11 +28,12 @@ class Settings:
     gc_cases: bool = False  # also the cases of GC cycles longer than G (memory-growth)
     gc_gate: bool = False  # the runtime counts its major collections (signal major_gcs)
     fmts: tuple[str, ...] = ()  # the `{{ $value ... }}` actions of the alert's annotations
+    E: int = MIN  # the evaluation interval the rules run (and are proved) at
 
     @property
     def step(self) -> int:
-        """The grid every time is on: the sample grid (S) and the evaluation grid (1m)."""
-        return math.lcm(self.S, MIN)
+        """The grid every time is on: the sample grid (S) and the evaluation grid (E)."""
+        return math.lcm(self.S, self.E)
 
     def up(self, t: float) -> int:
         """`t` rounded up onto the grid."""
