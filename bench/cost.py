@@ -47,13 +47,15 @@ Group evaluation and query times are wall-clock: on a busy machine they grow, CP
 `--big 1000` then runs the generated rules alone at 1,000 services (no idle or seed run):
 missed iterations and group evaluation times.
 
-`--classes` adds two rule sets after the generated one: rulegen's own class layout (the same
+`--classes` adds three rule sets after the generated one: rulegen's own class layout (the same
 fleet with `output.layout: classes`: one rule file per class of services with identical
 settings, docs/classes.md), and a prototype made from the generated files by
 bench/class_rules.py that also records the slopes (`classes-slopes`), measured the same way on
-the same data; their recorded series have names of their own (`rulegen_c:`, `rulegen_s:`) and
-are backfilled like the generated ones. The report compares the alerts each raised with the
-generated rules'.
+the same data; and `classes-4m`, the class layout with `evaluation_interval: 4m`
+(docs/families.md, "Evaluation interval"): its groups run every 4 minutes, the fleet limit's
+every minute. Their recorded series have names of their own (`rulegen_c:`, `rulegen_s:`,
+`rulegen_c4:`) and are backfilled like the generated ones (at their groups' intervals). The
+report compares the alerts each raised with the generated rules'.
 
 `--skip RULESET` (repeatable) leaves a rule set out of the measured runs, and `--pprof DIR`
 saves Prometheus's CPU profile of each measured window (`go tool pprof -top FILE`): e.g.

@@ -3,11 +3,13 @@ the generated rules of every runtime x convention x limit source.
 
 Run: `PYTHONPATH=. .venv/bin/python bench/detection.py [--promtool PATH] [--quick]
 [--markdown docs/detection.md] [--jobs N] [--only SUBSTR] [--scenario SUBSTR]
-[--layout service|classes] [--reuse]`. Prints the tables (and writes them to FILE with
---markdown) and a summary line "N of M expectations met"; exits 0 whatever the expectations
-say (it is a benchmark). `--layout classes` compiles the inventories with
+[--layout service|classes] [--evaluation-interval 1m] [--reuse]`. Prints the tables (and writes
+them to FILE with --markdown) and a summary line "N of M expectations met"; exits 0 whatever
+the expectations say (it is a benchmark). `--layout classes` compiles the inventories with
 `output.layout: classes`, judges those rules, and also runs the per-service rules and lists
 every scenario run whose alerts (first firing of each in each span) differ between the two.
+`--evaluation-interval 4m` gives every service that `evaluation_interval` (at most its
+gc_period) and steps its test file at it, as rulegen's own tests do (docs/families.md).
 
 Which scenarios run where: the whole corpus on every runtime x convention with the cadvisor
 limit; the scenarios marked `everywhere` (the limit-sensitive ones: steady GC, restart and
@@ -66,7 +68,7 @@ sys.path.insert(0, str(HERE))
 
 import scenarios as sc  # noqa: E402
 
-from rulegen import catalog, promtool, regex  # noqa: E402
+from rulegen import catalog, promtool, regex, rulefile  # noqa: E402
 from rulegen import layout as layout_  # noqa: E402
 from rulegen.errors import UserError  # noqa: E402
 from rulegen.generate import compile_inventory  # noqa: E402
@@ -74,8 +76,12 @@ from rulegen.promql import label_list, label_replace_chain  # noqa: E402
 from rulegen.promql import selector as promql_selector  # noqa: E402
 from rulegen.synth import Sample, Series, collections, encode, selector  # noqa: E402
 from rulegen.units import format_duration as dur  # noqa: E402
+from rulegen.units import parse_duration  # noqa: E402
 
 WORK = HERE / "out" / "detection"
+# --evaluation-interval: each service's `evaluation_interval` (at most its gc_period), and the
+# step of its test file; 60 (the default) writes none, as a service without one
+EVAL_S = 60
 SOURCES = ("cadvisor", "kube-state-metrics", "otel-k8s", "docker-stats", "static", "runtime",
            "none")
 QUICK = {"go": "prometheus", "nodejs": "prometheus", "python": "prometheus",
@@ -217,7 +223,16 @@ def inventory(combo: Combo, services: dict[str, str | None], layout: str = "serv
         lines.append(f"    memory_limit: {limit_yaml(combo.source)}")
         if gc_period:
             lines.append(f"    gc_period: {gc_period}")
+        if EVAL_S != 60:
+            lines.append(f"    evaluation_interval: {dur(evaluation_s(combo, gc_period))}")
     return "\n".join(lines) + "\n"
+
+
+def evaluation_s(combo: Combo, gc_period: str | None) -> int:
+    """A service's evaluation interval under --evaluation-interval: no longer than its
+    gc_period (rulegen refuses an interval longer than a trough period)."""
+    gc = parse_duration(gc_period) if gc_period else catalog.load().gc_periods[combo.runtime]
+    return min(EVAL_S, gc)
 
 
 # ------------------------------------------------------------------------------- labels
@@ -405,8 +420,13 @@ def build_jobs(combo: Combo, scenarios: list[sc.Scenario], work: Path, layout: s
         lab = Labeller(combo, "\n".join(rules[p] for p in files_))
         group = [s for s in mine if s.service == svc
                  and (s.signal == "memory" or s.signal in lab.signals)]
+        # the limit's and members' groups before the service's own (rulegen/testgen.py)
+        first = [p for p in files_ if p not in own[svc] or layout_.is_members_file(p)]
+        order = [g.name for p in first + [p for p in files_ if p not in first]
+                 for g in rulefile.parse(rules[p]).groups]
         jobs.append(write_test(combo, svc, group, [d / "out" / p for p in files_] + peer,
-                               lab, d / f"{svc}.test.yml"))
+                               lab, d / f"{svc}.test.yml",
+                               evaluation_s(combo, services[svc]), order))
     return jobs, None
 
 
@@ -443,7 +463,7 @@ def spans(points: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def write_test(combo: Combo, svc: str, group: list[sc.Scenario], rule_files: list[Path],
-               lab: Labeller, path: Path) -> Job:
+               lab: Labeller, path: Path, eval_s: int = 60, order: Sequence[str] = ()) -> Job:
     bg = background(group, lab)
     runs = group + ([bg] if bg else [])
     pts = set().union(*(points_of(s) for s in group))
@@ -452,7 +472,10 @@ def write_test(combo: Combo, svc: str, group: list[sc.Scenario], rule_files: lis
            + ", ".join(s.id for s in group),
            "rule_files:"]
     out += [f"  - {json.dumps(str(p))}" for p in rule_files]
-    out += ["evaluation_interval: 1m", "tests:",
+    out += [f"evaluation_interval: {dur(eval_s)}"]
+    if eval_s != 60:
+        out += ["group_eval_order:", *(f"  - {json.dumps(g)}" for g in order)]
+    out += ["tests:",
             f"  - name: {json.dumps(f'{combo.key}/{svc}')}",
             "    interval: 1m",
             "    input_series:"]
@@ -1024,6 +1047,9 @@ def main() -> None:
                     help="the inventory's output.layout: a rule file per service (the "
                     "default), or rule classes (every service of a combination with the same "
                     "settings in one class file)")
+    ap.add_argument("--evaluation-interval", default="1m",
+                    help="every service's evaluation_interval (at most its gc_period); the "
+                    "test files step at it")
     ap.add_argument("--reuse", action="store_true",
                     help="take promtool's output saved by an earlier run for a test file that "
                     "is byte for byte the same (same promtool too) instead of running it again")
@@ -1031,7 +1057,11 @@ def main() -> None:
     t_start = time.perf_counter()
     pt = promtool.find_promtool(args.promtool)
     version = ".".join(map(str, pt.version))
+    global EVAL_S
+    EVAL_S = parse_duration(args.evaluation_interval)
     work = WORK / (version if args.layout == "service" else f"{version}-{args.layout}")
+    if EVAL_S != 60:
+        work = work.with_name(f"{work.name}-e{dur(EVAL_S)}")
     corpus = [s for s in sc.corpus()
               if not args.scenario or any(x in s.id for x in args.scenario)]
     combos, skipped = combinations(args.quick)
@@ -1081,6 +1111,7 @@ def main() -> None:
         f"- run {dt.date.today().isoformat()}, "
         f"{'--quick, ' if args.quick else ''}"
         f"{'output.layout classes, ' if args.layout != 'service' else ''}"
+        f"{f'evaluation_interval {dur(EVAL_S)} (at most the gc_period), ' if EVAL_S != 60 else ''}"
         f"{len(jobs)} promtool test files, "
         f"{elapsed / 60:.1f} min wall on {args.jobs} promtool processes at once, promtool "
         f"CPU {cpu_s / 60:.1f} min (rule compile {t_built - t_start:.0f} s)"

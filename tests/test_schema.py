@@ -32,6 +32,8 @@ LOADER_ONLY = {
     "defaults-limit-preset-typo", "duplicate-alerts-family", "duplicate-defaults-key",
     "duplicate-key-quoted-and-plain", "duplicate-key", "duplicate-label", "duplicate-link",
     "duplicate-service", "duplicate-setting-in-flow", "duplicate-top-level-key",
+    "evaluation-interval-longer-than-trough", "evaluation-interval-lookback",
+    "evaluation-interval-zero",
     "for-longer-than-window", "forecast-horizon-zero", "gc-period-shorter-than-scrape",
     "gc-period-too-long", "key-a-number", "key-null", "label-name-dash",
     "label-name-double-underscore", "label-name-template", "label-reserved-alertname",

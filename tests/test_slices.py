@@ -89,7 +89,7 @@ def test_the_memory_growth_cases_run_against_their_alert_and_its_troughs(tree: P
 
 
 @pytest.mark.parametrize("change", [
-    pytest.param(lambda d: d.__setitem__("group_eval_order", ["x"]), id="group_eval_order"),
+    pytest.param(lambda d: d.__setitem__("group_eval_order", "x"), id="group_eval_order-no-list"),
     pytest.param(lambda d: d["rule_files"].append("*.rules.yml"), id="glob"),
     pytest.param(lambda d: d["tests"][0].setdefault("promql_expr_test", []).append(
         {"expr": "sum(", "eval_time": "1m", "exp_samples": []}), id="unparsable-expr"),

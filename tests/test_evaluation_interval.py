@@ -1,0 +1,118 @@
+"""`evaluation_interval`: a service's rules evaluated (and proved) at an interval of their own
+(docs/inventory.md, docs/families.md "Evaluation interval").
+
+The rule group carries `interval:`, the members group of a class too; the shared fleet limit
+does not (it runs at Prometheus's global interval). The generated tests step at the service's
+interval with its limit and members groups first, and the slices keep that order. Proved with
+the real promtool of both release lines. What the inventory may not say (an interval as long as
+the lookback delta, or longer than a trough period) is in tests/inventories/broken/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rulegen.errors import ExitCode
+from rulegen.slices import slice_test
+from tests.conftest import ROOT, example_slice
+
+SLICE = ("checkout", "ad", "fraud-detection")  # go with a cAdvisor limit; a jvm class of two
+
+
+def inventory(interval: str | None, layout: str = "service") -> str:
+    text = example_slice(*SLICE)
+    if interval:
+        text = text.replace("defaults:\n", f"defaults:\n  evaluation_interval: {interval}\n", 1)
+    if layout != "service":
+        text = text.replace("output:\n", f"output:\n  layout: {layout}\n", 1)
+    return text
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The slice generated without an interval, at 4m, and at 4m in the class layout."""
+    from rulegen.generate import generate_tree
+    out = {}
+    for key, interval, layout in (("none", None, "service"), ("4m", "4m", "service"),
+                                  ("4m-classes", "4m", "classes")):
+        root = tmp_path_factory.mktemp(key)
+        (root / "inventory.yaml").write_text(inventory(interval, layout))
+        generate_tree(root / "inventory.yaml", root / "rules_out")
+        out[key] = root
+    return out
+
+
+def groups(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return yaml.safe_load(path.read_text())["groups"]  # type: ignore[no-any-return]
+
+
+def proof_files(out: Path) -> list[Path]:
+    return sorted(p for p in (out / "tests" / "classes").glob("*/*.yml")
+                  if not p.name.endswith(".rules.yml"))
+
+
+def test_the_example_inventory_has_an_output_section() -> None:
+    assert "\noutput:\n" in example_slice(*SLICE)  # inventory(layout=...) edits it
+
+
+def test_rule_groups_carry_the_interval_and_the_fleet_limit_does_not(
+        trees: dict[str, Path]) -> None:
+    out = trees["4m"] / "rules_out" / "rules"
+    [checkout] = groups(out / "go" / "checkout.yml")
+    assert checkout["interval"] == "4m"
+    [limit] = groups(next((out / "limits").glob("cadvisor-*.yml")))
+    assert "interval" not in limit
+    assert all("interval" not in g for p in (trees["none"] / "rules_out" / "rules").rglob("*.yml")
+               for g in groups(p))
+
+
+def test_a_class_and_its_members_run_at_the_interval(trees: dict[str, Path]) -> None:
+    classes = trees["4m-classes"] / "rules_out" / "rules" / "classes"
+    members = sorted(classes.glob("*.members.yml"))
+    own = sorted(set(classes.glob("*.yml")) - set(members))
+    assert members and own
+    assert {g["interval"] for p in [*own, *members] for g in groups(p)} == {"4m"}
+
+
+def test_tests_step_at_the_interval_with_the_limit_group_first(trees: dict[str, Path]) -> None:
+    docs = {p: yaml.safe_load(p.read_text()) for p in proof_files(trees["4m"] / "rules_out")}
+    assert docs and {d["evaluation_interval"] for d in docs.values()} == {"4m"}
+    go = next(d for p, d in docs.items() if "/go/" in p.as_posix())
+    assert go["group_eval_order"][0].startswith("rulegen.limit.cadvisor-")
+    assert go["group_eval_order"][1:] == ["rulegen.@rulegen-id-1@"]
+    plain = [yaml.safe_load(p.read_text()) for p in proof_files(trees["none"] / "rules_out")]
+    assert {d["evaluation_interval"] for d in plain} == {"1m"}
+    assert not any("group_eval_order" in d for d in plain)
+
+
+def test_each_slice_keeps_the_order_of_the_groups_it_runs(trees: dict[str, Path]) -> None:
+    test = next(p for p in proof_files(trees["4m"] / "rules_out") if "/go/" in p.as_posix())
+    doc = yaml.safe_load(test.read_text())
+    cut = slice_test(test, doc)
+    assert cut, "a test file with a group_eval_order list is sliced"
+    orders = []
+    for part in cut:
+        kept = {g["name"] for _, text in part.rule_files for g in yaml.safe_load(text)["groups"]}
+        order = yaml.safe_load(part.test).get("group_eval_order", [])
+        assert set(order) == kept
+        assert order == [g for g in doc["group_eval_order"] if g in kept]
+        orders.append(order)
+    assert [doc["group_eval_order"][0], "rulegen.@rulegen-id-1@"] in orders  # a limit slice
+
+
+@pytest.mark.promtool
+@pytest.mark.parametrize("layout", ["service", "classes"])
+def test_proved_at_the_interval(tmp_path: Path, rulegen, promtool_path: str,  # type: ignore[no-untyped-def]
+                                layout: str) -> None:
+    """`rulegen check` passes at 4m on each promtool line: every generated case, leaking and
+    healthy, holds when Prometheus evaluates the rules every 4 minutes."""
+    (tmp_path / "inventory.yaml").write_text(inventory("4m", layout))
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    assert rulegen("generate", "inventory.yaml", "--templates", "templates").code == 0
+    r = rulegen("check", "inventory.yaml", "--templates", "templates", "--promtool",
+                promtool_path)
+    assert r.code == ExitCode.OK, r.stdout + r.stderr
