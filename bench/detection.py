@@ -888,7 +888,7 @@ def report(combos: list[Combo], skipped: list[str], errors: dict[str, str],
                          f"{md('; '.join(e.text for e in s.expects))} | {fired} | {lat} | "
                          f"{left} | {res} |")
         lines.append("")
-    lines += HOW_TO_READ
+    lines += [x.replace("at one-minute steps", f"at {dur(EVAL_S)} steps") for x in HOW_TO_READ]
     return "\n".join(lines) + "\n", met, total
 
 
@@ -1104,7 +1104,8 @@ def main() -> None:
         "do. Designs: [families.md](families.md).", "",
         "```sh",
         "PYTHONPATH=. .venv/bin/python bench/detection.py [--promtool PATH] [--quick] "
-        "[--markdown docs/detection.md]",
+        + (f"--evaluation-interval {dur(EVAL_S)} [--markdown docs/detection-{dur(EVAL_S)}.md]"
+           if EVAL_S != 60 else "[--markdown docs/detection.md]"),
         "```", "",
         f"- promtool: {pt.version_text.splitlines()[0] if pt.version_text else version}",
         f"- rules from git commit {git_state()}",
