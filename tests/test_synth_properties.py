@@ -115,7 +115,7 @@ def run_cases(service: tuple[ServicePlan, Path, rulefile.RuleFile], cases: list[
     text = environment().get_template("tests/service.yml.j2").render(
         svc=plan, source="tests/test_synth_properties.py", rules_rel=str(rules), groups=groups,
         rule_files=[str(rules)],
-        evaluation_interval=60)
+        evaluation_interval=60, group_eval_order=())
     path = tmp / "prop.test.yml"
     path.write_text(text)
     [res] = promtool.test_rules(promtool.find_promtool(), [path])
