@@ -6,12 +6,13 @@ group recorded in the same evaluation):
 - `rulegen:<signal>:gc_trough`: the post-GC baseline, the minimum over each GC period (with
   the filter for partial periods, `_macros.j2: troughs`), for every signal a growth alert or
   the forecast reads;
-- `rulegen:<signal>:gc_trough_offset1d`: each trough's value a day ago, or -Inf where the
-  hour up to a day ago holds no trough (no history yet), for the growth test's day-ago
-  comparison. Recorded on its own so that only this rule's query reaches a day back: a query
-  spans, for every selector in it, the storage blocks from its earliest selector's time on, so
-  an alert holding a `offset 1d` made all its selectors look up their series in a day of
-  blocks;
+- `rulegen:<signal>:gc_trough_max1h_offset1d`: each trough's highest value in the hour up to
+  a day ago, or -Inf where that hour holds no trough (no history yet), for the growth test's
+  day-ago comparison. The highest of an hour, not the one trough a day ago: on a noisy series
+  that one trough can be low by the noise, which then passes as growth. Recorded on its own
+  so that only this rule's query reaches a day back: a query spans, for every selector in it,
+  the storage blocks from its earliest selector's time on, so an alert holding a `offset 1d`
+  made all its selectors look up their series in a day of blocks;
 - `rulegen:<signal>:gc_peak`: the GC peaks, the maximum over each GC period (the forecast, and
   the fleet limit join of a metric limit).
 
@@ -49,7 +50,7 @@ def recorded(name: str, service: str, **labels: str) -> str:
                                  + [("service", "=", service)]))
 
 
-DAY_AGO = "_offset1d"  # the suffix of a trough's day-ago recording (Recording.day_ago)
+DAY_AGO = "_max1h_offset1d"  # the suffix of a trough's day-ago recording (Recording.day_ago)
 
 
 class Recorded(str):
@@ -73,8 +74,8 @@ class Recording:
 
     @property
     def day_ago(self) -> str:
-        """A trough's recording of the trough a day ago, -Inf where the hour up to a day ago
-        holds no trough (no history to compare with): rulegen:heap:gc_trough_offset1d."""
+        """A trough's recording of its highest value in the hour up to a day ago, -Inf where
+        that hour holds none (no history to compare with): rulegen:heap:gc_trough_max1h_offset1d."""
         return self.name + DAY_AGO
 
 

@@ -83,7 +83,7 @@ def test_the_memory_growth_cases_run_against_their_alert_and_its_troughs(tree: P
     [growth] = [s for s in cut if any(g.startswith("memory-growth/") for g in s.groups)]
     kept = rules_of([text for _, text in growth.rule_files])
     assert [(r.kind, r.name) for r in kept] == [("record", "rulegen:heap:gc_trough"),
-                                                ("record", "rulegen:heap:gc_trough_offset1d"),
+                                                ("record", "rulegen:heap:gc_trough_max1h_offset1d"),
                                                 ("alert", "MemoryLeakSuspected")]
     assert all(g.startswith("memory-growth/") for g in growth.groups)
 

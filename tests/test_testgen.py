@@ -223,10 +223,18 @@ DAY_AGO = """  and
     [[ t ]] - [[ t.day_ago ]] > [[ grown | num ]]
 """
 GC_GATE = "[% if gcs %]"
+ONE_TROUGH_A_DAY_AGO = ("""          max_over_time([[ rng(t, 3600, 86400) ]])
+          or
+          [[ t ]] * 0 - Inf
+""", """          [[ t ]] offset 1d
+          or
+          [[ t ]] * 0 - Inf unless count_over_time([[ rng(t, 3600, 86400) ]])
+""")
 GROWTH = ("memory-growth", "goroutine-leak")
 WARMUPS = {f"{f}/healthy-warmup-deploy" for f in GROWTH}
-# name -> (edits of _macros.j2, the service whose proof runs, the cases that must turn red)
-BROKEN: dict[str, tuple[list[tuple[str, str]], str, set[str]]] = {
+# name -> (edits of _macros.j2, the service whose proof runs, the cases that must turn red);
+# an edit `(old, new, file)` edits that template instead
+BROKEN: dict[str, tuple[list[tuple[str, ...]], str, set[str]]] = {
     # no endpoint conditions (the trough now above the troughs a window ago, which needs the
     # series to have existed then): a deploy's warm-up is seen by a half-empty window
     "no-endpoints": ([(ENDPOINTS, "")], "go/product-catalog",
@@ -237,7 +245,12 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], str, set[str]]] = {
                   {f"{f}/healthy-step-up" for f in GROWTH}),
     # no comparison with a day ago: a daily traffic curve fires every day
     "no-day-ago": ([(DAY_AGO, "")], "go/product-catalog",
-                   {"memory-growth/healthy-daily-curve-day2"}),
+                   {"memory-growth/healthy-daily-curve-day2",
+                    "memory-growth/healthy-daily-curve-dip-day2"}),
+    # the day-ago comparison with the one trough at the same time yesterday (not the highest
+    # of the hour up to it): a dip in yesterday's troughs passes as growth today
+    "one-trough-a-day-ago": ([(*ONE_TROUGH_A_DAY_AGO, "rules.yml.j2")], "go/product-catalog",
+                             {"memory-growth/healthy-daily-curve-dip-day2"}),
     # no major-collection gate: the rise within a GC cycle longer than the window is a leak
     # (a runtime that counts its major collections: V8, .NET)
     "no-gc-gate": ([(GC_GATE, "[% if false %]")], "nodejs/frontend",
@@ -248,15 +261,14 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], str, set[str]]] = {
 @pytest.mark.promtool
 @pytest.mark.slow
 def test_broken_templates_turn_specific_healthy_cases_red(tmp_path: Path) -> None:
-    source = MACROS.read_text()
     tests = []
     for name, (edits, service, _) in BROKEN.items():
-        text = source
-        for old, new in edits:
-            assert old in text, f"{name}: the macro no longer has {old!r}"
-            text = text.replace(old, new)
         (tmp_path / name).mkdir()
-        (tmp_path / name / "_macros.j2").write_text(text)
+        for old, new, *where in edits:
+            path = tmp_path / name / (where[0] if where else MACROS.name)
+            text = path.read_text() if path.exists() else (MACROS.parent / path.name).read_text()
+            assert old in text, f"{name}: {path.name} no longer has {old!r}"
+            path.write_text(text.replace(old, new))
         out = tmp_path / name / "out"
         files = compile_inventory(EXAMPLE, out, templates=tmp_path / name).files
         write_tree(out, files)

@@ -281,6 +281,38 @@ def leak_daily_curve_day2(g: Growth) -> Shape | None:
                             linear_leak(g.r3, start, step_s=s.S, n=n))), t, True)
 
 
+def healthy_daily_curve_dip_day2(g: Growth) -> Shape | None:
+    """Yesterday's troughs dipped where today's curve rises: a day-ago comparison with the one
+    trough at the same time yesterday sees the dip as growth for as long as the dip lasted;
+    with the highest trough of the hour before, it sees the curve. Needs the dip (and a GC
+    period) to lie within that hour and the curve's rise over it to stay under the growth the
+    comparison asks for, else the case does not apply."""
+    s = g.s
+    if not s.gc_cases:
+        return None
+    k = 1.5  # the curve's steepest slope, in thresholds: its rise fires without history
+    amp = k * s.T * DAY / (2 * math.pi * HOUR)
+    dip = s.up(s.F + 10 * MIN)
+    if k * (dip + s.G + s.S) > 0.8 * s.W / 2 or dip + s.G + s.S >= HOUR:
+        return None
+    steep = g.hist
+    start = s.up(steep - dip // 2)
+    end = s.up(DAY + start + dip + 2 * s.G + s.F + 5 * MIN)
+    n = s.n(end)
+    day2 = s.up(DAY + s.G)
+    depth = q(g.U, g.unit)  # twice the growth the day-ago comparison asks for
+    return Shape("healthy-daily-curve-dip-day2", f"a daily traffic curve (steepest slope "
+                 f"{k:g}x threshold at {dur(steep)} and {dur(DAY + steep)}) whose baseline "
+                 f"dipped by {g.amt(depth)} for {dur(dip)} from {dur(start)} on day 1 (a cache "
+                 f"dropped): silent on day 2 (from {dur(day2)}), where the one trough a day ago "
+                 "is low but the highest in the hour before it is not",
+                 frozen(add(g.steady(n), constant(q(amp, g.unit), step_s=s.S, n=n),
+                            daily_curve(amp, DAY, -steep, step_s=s.S, n=n),
+                            step_change(-depth, start, step_s=s.S, n=n),
+                            step_change(depth, start + dip, step_s=s.S, n=n))),
+                 end, False, quiet_for=end - day2)
+
+
 def healthy_gaps(g: Growth) -> Shape:
     s, e = g.s, g.hist
     n = s.n(s.up(e + 60 * MIN + s.W + s.G + s.F))
@@ -318,7 +350,7 @@ CASES: tuple[Callable[[Growth], Shape | None], ...] = (
     healthy_sawtooth_short, healthy_sawtooth_long, healthy_sawtooth_mid, healthy_uncollected,
     healthy_warmup_deploy,
     healthy_restart, healthy_step_up, healthy_daily_curve, healthy_gaps, healthy_gaps_aligned,
-    healthy_daily_curve_day2, leak_daily_curve_day2,
+    healthy_daily_curve_day2, leak_daily_curve_day2, healthy_daily_curve_dip_day2,
 )
 
 
