@@ -142,7 +142,8 @@ class _Resolver:
         p = self.loc.problem(path, msg, key=key)
         if warn:
             p = Problem(p.path, p.line, p.col, p.message, p.check, Severity.WARNING)
-        self.problems.append(p)
+        if p not in self.problems:  # a setting in `defaults:` is read once per service
+            self.problems.append(p)
 
     def setting(self, svc: Service, i: int, name: str) -> tuple[Any, Path]:
         """A service field, else its default, else the built-in; with where it was set."""
@@ -207,7 +208,8 @@ class _Resolver:
         labels = self.routing_labels(svc, i)
         limit = self.limit(svc, i, signals)
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
-        alerts = self.alerts(svc, i, signals, limit, scrape, gc, periods, labels, owner or "")
+        alerts = self.alerts(svc, i, signals, limit, scrape, gc, periods, labels, owner or "",
+                             eval_s)
         if len(self.problems) > start and any(
                 p.severity == Severity.ERROR for p in self.problems[start:]):
             return None
@@ -352,7 +354,7 @@ class _Resolver:
     def alerts(self, svc: Service, i: int, signals: dict[str, Series], limit: Limit | None,
                scrape: int, gc: int, periods: dict[str, int],
                routing: tuple[tuple[str, str], ...],
-               owner: str) -> tuple[AlertPlan, ...]:
+               owner: str, eval_s: int | None = None) -> tuple[AlertPlan, ...]:
         out: list[AlertPlan] = []
         for fam in FAMILIES.values():
             settings, where = self.family_settings(svc, i, fam)
@@ -367,6 +369,7 @@ class _Resolver:
                     self.error(path, f"{fam.id} settings have no effect: {why}", warn=True)
                 continue
             window, for_s = int(settings["window"]), int(settings["for"])  # type: ignore[call-overload]
+            for_s = self.for_at_interval(fam, for_s, eval_s, where.get("for"))
             period = periods.get(recording.read_signal(fam, limit.kind if limit else None), gc)
             if fam.threshold_kind in ("bytes_per_hour", "count_per_hour") and "window" not in where:
                 window = max(window, 4 * period)  # each half must span two periods
@@ -396,6 +399,24 @@ class _Resolver:
                 merged[alias] = getattr(block, key)
                 where[alias] = (*path, fam.id, alias)
         return merged, where
+
+    def for_at_interval(self, fam: Family, for_s: int, eval_s: int | None,
+                        at: Path | None) -> int:
+        """`for` as Prometheus waits it at the evaluation interval: it fires at the first
+        evaluation at least `for` after the first that found the condition, so a `for` between
+        two multiples of the interval waits for the next one. A default is written as that
+        multiple; one the inventory sets is kept as written, with a warning (once, where set)."""
+        if not eval_s or for_s % eval_s == 0:
+            return for_s
+        waits = -(-for_s // eval_s) * eval_s
+        if at is None:
+            return waits
+        self.error(at, f"{fam.id}: for: {format_duration(for_s)} is not a multiple of "
+                   f"evaluation_interval {format_duration(eval_s)}: the alert fires only after "
+                   f"{format_duration(waits)} (the first evaluation at least for: after the "
+                   f"first that found the condition); write {format_duration(waits)} or a "
+                   "shorter multiple", warn=True)
+        return for_s
 
     def check_family(self, fam: Family, s: dict[str, object], where: dict[str, Path],
                      svc: Service, i: int, scrape: int, window: int, for_s: int) -> None:

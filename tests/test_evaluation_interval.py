@@ -89,6 +89,34 @@ def test_tests_step_at_the_interval_with_the_limit_group_first(trees: dict[str, 
     assert not any("group_eval_order" in d for d in plain)
 
 
+def test_for_is_written_as_prometheus_waits_it_at_the_interval(trees: dict[str, Path]) -> None:
+    """Prometheus fires at the first evaluation at least `for` after the first that found the
+    condition: a default `for` is written as that multiple of the interval (limit-ratio's and
+    telemetry-missing's 5m wait 8m at 4m, limit-forecast's 15m 16m); one the inventory sets
+    (the example's memory-growth `for: 15m`, in `defaults:`) is kept as written, with one
+    warning where it is set, not one per service."""
+    from rulegen.loader import load_text
+
+    def fors(root: Path) -> dict[str, str]:
+        path = root / "rules_out" / "rules" / "go" / "checkout.yml"
+        return {r["alert"]: r["for"] for g in groups(path) for r in g["rules"] if "alert" in r}
+
+    assert fors(trees["4m"]) == {"MemoryLeakSuspected": "15m", "MemoryNearLimit": "8m",
+                                 "MemoryLimitExhaustionForecast": "16m",
+                                 "GoroutineLeakSuspected": "16m", "LeakTelemetryMissing": "8m"}
+    assert fors(trees["none"]) == {"MemoryLeakSuspected": "15m", "MemoryNearLimit": "5m",
+                                   "MemoryLimitExhaustionForecast": "15m",
+                                   "GoroutineLeakSuspected": "15m", "LeakTelemetryMissing": "5m"}
+    text = inventory("4m")
+    line = text.splitlines().index("      for: 15m") + 1
+    [warning] = load_text(text, "inventory.yaml").warnings
+    assert (warning.line, warning.col) == (line, 12)
+    assert warning.message.startswith("memory-growth: for: 15m is not a multiple of "
+                                      "evaluation_interval 4m: the alert fires only after 16m")
+    assert load_text(text.replace("      for: 15m", "      for: 16m"), "inventory.yaml"
+                     ).warnings == []
+
+
 def test_each_slice_keeps_the_order_of_the_groups_it_runs(trees: dict[str, Path]) -> None:
     test = next(p for p in proof_files(trees["4m"] / "rules_out") if "/go/" in p.as_posix())
     doc = yaml.safe_load(test.read_text())
