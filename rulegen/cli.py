@@ -426,8 +426,8 @@ def lint_cmd(rule_files: tuple[Path, ...], inventory: Path | None, fmt: str,
 def diff(inventory: Path, out: Path, templates: Path | None, base: str, markdown: bool) -> None:
     """Show alerts added, removed and changed per service since a git ref.
 
-    Changes are semantic: thresholds, `for`, severity and routing labels, expressions and
-    annotations of each alert, identified by service and alert name.
+    Changes are semantic: thresholds, `for`, severity and routing labels, expressions,
+    annotations and evaluation interval of each alert, identified by service and alert name.
 
     \b
     Example:

@@ -39,20 +39,27 @@ class Change:
     details: list[str] = field(default_factory=list)
 
 
-def alerts_of(files: Mapping[str, str]) -> dict[Key, rulefile.Rule]:
+@dataclass(frozen=True)
+class Alert:
+    rule: rulefile.Rule
+    interval: str  # its group's `interval:` ("": Prometheus's global evaluation_interval)
+
+
+def alerts_of(files: Mapping[str, str]) -> dict[Key, Alert]:
     """The alerting rules of the rule files among `files` (paths under rules/), by key."""
-    out: dict[Key, rulefile.Rule] = {}
+    out: dict[Key, Alert] = {}
     for path, text in sorted(files.items()):
         if not path.startswith("rules/"):
             continue
         try:
-            rules = rulefile.parse(text).alerts
+            groups = rulefile.parse(text).groups
         except yaml.YAMLError as exc:  # a hand-edited committed file: the user's to mend
             raise UserError(f"{path}: not YAML, so its alerts cannot be compared: "
                             f"{str(exc).splitlines()[0]}") from None
         members = class_members(files.get(members_rules_path(Path(path).stem), "")) \
             if is_class_file(path) else []
-        for rule in rules:
+        for group, rule in ((g, r) for g in groups for r in g.rules if r.is_alert):
+            interval = str(group.data.get("interval") or "")
             if members:  # a rule class's file: each member's alerts, whoever else is in it
                 cls = rule.labels.get(CLASS_LABEL, "")
                 shared = dataclasses.replace(
@@ -60,11 +67,11 @@ def alerts_of(files: Mapping[str, str]) -> dict[Key, rulefile.Rule]:
                                                  '=~"<the class\'s services>"')
                     .replace(f'{CLASS_LABEL}="{cls}"', f'{CLASS_LABEL}="<the class>"'))
                 for m in members:
-                    out[(m, rule.name, rule.labels.get("signal", ""))] = shared
+                    out[(m, rule.name, rule.labels.get("signal", ""))] = Alert(shared, interval)
                 continue
             key = (rule.labels.get("service", Path(path).stem), rule.name,
                    rule.labels.get("signal", ""))
-            out[key] = rule
+            out[key] = Alert(rule, interval)
     return out
 
 
@@ -78,7 +85,7 @@ def compare(base: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
     for key in sorted(set(old_alerts) | set(new_alerts)):
         old, cur = old_alerts.get(key), new_alerts.get(key)
         if old is None:
-            changes.append(Change(key, "added", [f"for {_for(cur)}" if cur else ""]))
+            changes.append(Change(key, "added", [f"for {_for(cur.rule)}" if cur else ""]))
         elif cur is None:
             changes.append(Change(key, "removed"))
         else:
@@ -92,8 +99,12 @@ def _for(rule: rulefile.Rule) -> str:
     return "0s" if rule.for_ is None else rule.for_
 
 
-def _details(old: rulefile.Rule, cur: rulefile.Rule) -> list[str]:
+def _details(old_alert: Alert, cur_alert: Alert) -> list[str]:
+    old, cur = old_alert.rule, cur_alert.rule
     details = []
+    if old_alert.interval != cur_alert.interval:
+        details.append(f"evaluated every {old_alert.interval or '(global interval)'} → "
+                       f"{cur_alert.interval or '(global interval)'}")
     oe, ne = old.expr, cur.expr
     if oe != ne:
         on, nn = _numbers(oe), _numbers(ne)

@@ -64,3 +64,18 @@ def test_a_committed_rule_file_that_is_not_yaml_is_a_user_error() -> None:
         diff.compare({"rules/go/checkout.yml": "groups: [\n"}, {})
     assert exc.value.exit_code == ExitCode.BAD_INPUT
     assert str(exc.value).startswith("rules/go/checkout.yml: not YAML")
+
+
+def test_an_evaluation_interval_change_shows_on_every_alert_of_the_service(  # type: ignore[no-untyped-def]
+        committed: Path, rulegen) -> None:
+    """An interval moves when every alert of the service can fire, so diff names it, and the
+    default `for:` written as the interval's multiple with it."""
+    inv = committed / "inventory.yaml"
+    head = "  - name: checkout\n    runtime: go\n"
+    assert head in inv.read_text()
+    inv.write_text(inv.read_text().replace(head, head + "    evaluation_interval: 4m\n"))
+    lines = rulegen("diff", "inventory.yaml").stdout.strip().splitlines()
+    assert lines and all(ln.startswith("~ checkout: ") for ln in lines), lines
+    assert all("evaluated every (global interval) → 4m" in ln for ln in lines)
+    assert "~ checkout: MemoryNearLimit changed: evaluated every (global interval) → 4m; " \
+           "for 5m → 8m" in lines
