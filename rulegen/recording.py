@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rulegen.families import Family
 from rulegen.promql import Series, label_list, label_replace_chain, selector
+from rulegen.units import format_duration
 
 LIMIT_METRIC = "rulegen:memory_limit_bytes"
 LIMIT_LABEL = "rulegen_limit"
@@ -51,17 +52,21 @@ def recorded(name: str, service: str, **labels: str) -> str:
 
 
 DAY_AGO = "_max1h_offset1d"  # the suffix of a trough's day-ago recording (Recording.day_ago)
+DERIV = "_deriv"  # rulegen:heap:gc_trough_deriv2h: the troughs' slope over 2h (Recording.deriv)
 
 
 class Recorded(str):
-    """The selector of a recorded trough (a str), with the selector of its day-ago recording
-    (`day_ago`), which the growth test reads (_macros.j2: rising)."""
+    """The selector of a recorded trough (a str), with the selectors of its day-ago recording
+    (`day_ago`) and of its recorded slopes by window (`derivs`), which the growth test reads
+    (_macros.j2: rising)."""
 
     day_ago: str
+    derivs: dict[int, str]
 
-    def __new__(cls, sel: str, day_ago: str) -> Recorded:
+    def __new__(cls, sel: str, day_ago: str, derivs: dict[int, str]) -> Recorded:
         out = super().__new__(cls, sel)
         out.day_ago = day_ago
+        out.derivs = derivs
         return out
 
 
@@ -71,6 +76,12 @@ class Recording:
     kind: str  # trough | peak
     series: Series
     period_s: int  # the range of its min/max_over_time (the signal's period, model.py)
+    windows: tuple[int, ...] = ()  # a trough's: the windows its slope is recorded over
+
+    def deriv(self, window: int) -> str:
+        """A trough's recording of its slope (per second) over `window`:
+        rulegen:heap:gc_trough_deriv2h."""
+        return self.name + DERIV + format_duration(window)
 
     @property
     def day_ago(self) -> str:
@@ -88,13 +99,19 @@ class Recordings:
     rules: list[Recording] = field(default_factory=list)
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
 
-    def need(self, signal: str, kind: str, series: Series, period: int) -> None:
-        """One series has one period (model.signal_periods), so (sel, kind) names it."""
+    def need(self, signal: str, kind: str, series: Series, period: int,
+             windows: set[int] | frozenset[int] = frozenset()) -> None:
+        """One series has one period (model.signal_periods), so (sel, kind) names it. A
+        trough's slope is recorded over each of `windows` (those of every alert that reads it)."""
         key = (series.sel, kind)
         if key not in self._names:
             name = f"rulegen:{signal}:gc_{kind}"
             self._names[key] = name
             self.rules.append(Recording(name, kind, series, period))
+        if windows:
+            i, rule = next((i, r) for i, r in enumerate(self.rules)
+                           if r.name == self._names[key])
+            self.rules[i] = replace(rule, windows=tuple(sorted(set(rule.windows) | windows)))
 
     def ref(self, series: Series, kind: str) -> str:
         return self.named(self._names[(series.sel, kind)])
@@ -105,7 +122,8 @@ class Recordings:
 
     def trough(self, series: Series) -> Recorded:
         rule = next(r for r in self.rules if r.kind == "trough" and r.series.sel == series.sel)
-        return Recorded(self.named(rule.name), self.named(rule.day_ago))
+        return Recorded(self.named(rule.name), self.named(rule.day_ago),
+                        {w: self.named(rule.deriv(w)) for w in rule.windows})
 
     def peak(self, series: Series) -> str:
         return self.ref(series, "peak")
@@ -125,13 +143,21 @@ def read_signal(family: Family, limit_kind: str | None) -> str:
 
 
 def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods: dict[str, int],
-                families: set[str], limit_kind: str | None) -> Recordings:
+                windows: dict[str, int], limit_kind: str | None) -> Recordings:
+    """What a service (or class) records: `windows` are its alert families' windows, by
+    family id. The troughs' slopes over each window a rising test reads (the whole window and
+    its half, _macros.j2: rising) are recorded once, for every alert that reads them."""
     wanted: dict[str, set[str]] = {}
+    slopes: dict[str, set[int]] = {}
     for fam, sig in GROWTH_SIGNALS.items():
-        if fam in families:
+        if fam in windows:
             wanted.setdefault(sig, set()).add("trough")
-    if limit_kind and "limit-forecast" in families:
-        wanted.setdefault(used_signal(limit_kind), set()).update(("trough", "peak"))
+            slopes.setdefault(sig, set()).update((windows[fam], windows[fam] // 2))
+    if limit_kind and "limit-forecast" in windows:
+        used = used_signal(limit_kind)
+        wanted.setdefault(used, set()).update(("trough", "peak"))
+        w = windows["limit-forecast"]
+        slopes.setdefault(used, set()).update((w, w // 2))
     if limit_kind == "metric":
         wanted.setdefault("resident", set()).add("peak")  # the fleet limit joins onto it
     rec = Recordings(own)
@@ -140,7 +166,8 @@ def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods:
     for kind in ("trough", "peak"):
         for sig in SIGNAL_ORDER:
             if kind in wanted.get(sig, ()) and sig in signals:
-                rec.need(sig, kind, signals[sig], periods[sig])
+                rec.need(sig, kind, signals[sig], periods[sig],
+                         slopes.get(sig, set()) if kind == "trough" else frozenset())
     return rec
 
 

@@ -118,7 +118,7 @@ class Renderer:
         who = scope or Scope(plan.name)
         seen = who.plan(plan)
         rec = recording.for_service(who.record_labels, seen.signals, seen.periods,
-                                    {a.family.id for a in seen.alerts},
+                                    {a.family.id: a.window_s for a in seen.alerts},
                                     seen.limit.kind if seen.limit else None)
         group = class_group(who.cls) if who.is_class else f"rulegen.{plan.name}"
         try:

@@ -215,9 +215,9 @@ ENDPOINTS = """  and
     [[ t ]] - [[ t ]] offset [[ (window + period) | dur ]] > [[ grown | num ]]
 """
 HALVES = """  and
-    deriv([[ rng(t, half) ]])[[ per ]] > [[ thr | num ]]
+    [[ recent ]][[ per ]] > [[ thr | num ]]
   and
-    deriv([[ rng(t, half, half) ]])[[ per ]] > [[ thr | num ]]
+    [[ earlier ]][[ per ]] > [[ thr | num ]]
 """
 DAY_AGO = """  and
     [[ t ]] - [[ t.day_ago ]] > [[ grown | num ]]
