@@ -77,13 +77,16 @@ def test_each_group_gets_the_rules_it_reads_and_nothing_else(tree: Path) -> None
 
 
 def test_the_memory_growth_cases_run_against_their_alert_and_its_troughs(tree: Path) -> None:
-    """The alert, the troughs it reads and the troughs a day ago (which read the troughs)."""
+    """The alert, the troughs it reads, and the troughs a day ago and the troughs' slopes (which
+    read the troughs)."""
     test = next(p for p in class_tests(tree) if "/go/" in p.as_posix())
     cut = slice_test(test, load(test)) or []
     [growth] = [s for s in cut if any(g.startswith("memory-growth/") for g in s.groups)]
     kept = rules_of([text for _, text in growth.rule_files])
     assert [(r.kind, r.name) for r in kept] == [("record", "rulegen:heap:gc_trough"),
                                                 ("record", "rulegen:heap:gc_trough_max1h_offset1d"),
+                                                ("record", "rulegen:heap:gc_trough_deriv1h"),
+                                                ("record", "rulegen:heap:gc_trough_deriv2h"),
                                                 ("alert", "MemoryLeakSuspected")]
     assert all(g.startswith("memory-growth/") for g in growth.groups)
 
