@@ -13,6 +13,10 @@ group recorded in the same evaluation):
   so that only this rule's query reaches a day back: a query spans, for every selector in it,
   the storage blocks from its earliest selector's time on, so an alert holding a `offset 1d`
   made all its selectors look up their series in a day of blocks;
+- `rulegen:<signal>:gc_trough_deriv<w>`: each trough's slope over every window a rising test
+  reads (an alert's window and its half), once for all the alerts that read it; the slope over
+  a window's first half is the half's recording a half window ago (`offset`), so the rising
+  tests read no range of the troughs themselves;
 - `rulegen:<signal>:gc_peak`: the GC peaks, the maximum over each GC period (the forecast, and
   the fleet limit join of a metric limit).
 
