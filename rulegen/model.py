@@ -136,13 +136,19 @@ class _Resolver:
         self.loc = loc
         self.cat = cat.load()
         self.problems: list[Problem] = []
+        self._reported: set[tuple[int, int, str]] = set()
+        self.errors = 0  # every error raised, also those reported already (once) for another
         self.defaults = inv.defaults
 
     def error(self, path: Path, msg: str, *, key: bool = False, warn: bool = False) -> None:
         p = self.loc.problem(path, msg, key=key)
         if warn:
             p = Problem(p.path, p.line, p.col, p.message, p.check, Severity.WARNING)
-        if p not in self.problems:  # a setting in `defaults:` is read once per service
+        if p.severity == Severity.ERROR:
+            self.errors += 1
+        seen = (p.line, p.col, p.message)
+        if seen not in self._reported:  # a setting in `defaults:` is read once per service
+            self._reported.add(seen)
             self.problems.append(p)
 
     def setting(self, svc: Service, i: int, name: str) -> tuple[Any, Path]:
@@ -168,7 +174,7 @@ class _Resolver:
         return plans
 
     def service(self, svc: Service, i: int) -> ServicePlan | None:
-        start = len(self.problems)
+        start = self.errors
         owner, _ = self.setting(svc, i, "owner")
         if not owner:
             self.error(("services", i, "name"), f"service {svc.name!r} has no owner; set owner: "
@@ -210,8 +216,7 @@ class _Resolver:
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
         alerts = self.alerts(svc, i, signals, limit, scrape, gc, periods, labels, owner or "",
                              eval_s)
-        if len(self.problems) > start and any(
-                p.severity == Severity.ERROR for p in self.problems[start:]):
+        if self.errors > start:
             return None
         return ServicePlan(
             name=svc.name, runtime=svc.runtime, convention=conv, owner=owner or "",

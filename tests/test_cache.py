@@ -204,7 +204,7 @@ def test_warm_rulegen_check_uses_the_same_cache(ws: Workspace) -> None:
                  REFUSE_TESTS="1")
     assert run.code == 0, run.stderr
     assert run.tests_run == [] and run.checks_run == []
-    assert "accounting: 29 cases ok (cached)" in run.stderr.splitlines()
+    assert "accounting: 30 cases ok (cached)" in run.stderr.splitlines()
     assert re.search(r"^rulegen check: 2 services in 2 classes \(2 cached, 0 proved\), "
                      r"\d+ cases, "
                      r"promtool 2\.42\.0; no findings: passed$", run.stderr, re.M), run.stderr
@@ -302,7 +302,7 @@ def test_a_failing_result_is_never_cached(ws: Workspace) -> None:
         run = ws.test()
         assert run.code == 1, run.stdout + run.stderr
         assert run.tests_run == [ws.test_of(ACCOUNTING)]  # proved again, each time
-        assert "accounting: 30 cases FAILED (1 failing)" in run.stdout
+        assert "accounting: 31 cases FAILED (1 failing)" in run.stdout
         assert _line(run, "recommendation").endswith("(cached)")
         assert "(1 cached, 1 proved)" in _summary(run)
         assert ws.entries() == entries  # nothing stored for the failure

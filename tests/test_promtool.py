@@ -839,7 +839,7 @@ def test_cli_refuses_a_too_old_promtool_that_passes_everything(
         (
             WRONG_COUNT,
             "exited 0 but did not report what it was given: {rules}: promtool "
-            "found 0 rules, the file has 12",
+            "found 0 rules, the file has 16",
         ),
     ],
     ids=["silent", "sigsegv", "go-panic", "wrong-count"],
