@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from rulegen.families import Family
 from rulegen.promql import Series, label_list, label_replace_chain, selector
@@ -104,18 +104,14 @@ class Recordings:
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
 
     def need(self, signal: str, kind: str, series: Series, period: int,
-             windows: set[int] | frozenset[int] = frozenset()) -> None:
+             windows: tuple[int, ...] = ()) -> None:
         """One series has one period (model.signal_periods), so (sel, kind) names it. A
         trough's slope is recorded over each of `windows` (those of every alert that reads it)."""
         key = (series.sel, kind)
         if key not in self._names:
             name = f"rulegen:{signal}:gc_{kind}"
             self._names[key] = name
-            self.rules.append(Recording(name, kind, series, period))
-        if windows:
-            i, rule = next((i, r) for i, r in enumerate(self.rules)
-                           if r.name == self._names[key])
-            self.rules[i] = replace(rule, windows=tuple(sorted(set(rule.windows) | windows)))
+            self.rules.append(Recording(name, kind, series, period, windows))
 
     def ref(self, series: Series, kind: str) -> str:
         return self.named(self._names[(series.sel, kind)])
@@ -164,14 +160,20 @@ def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods:
         slopes.setdefault(used, set()).update((w, w // 2))
     if limit_kind == "metric":
         wanted.setdefault("resident", set()).add("peak")  # the fleet limit joins onto it
+    # Two signals can be one series (heap and resident for many runtimes): recorded once, its
+    # slopes over the windows of both.
+    slopes_of: dict[str, set[int]] = {}
+    for sig, ws in slopes.items():
+        if sig in signals:
+            slopes_of.setdefault(signals[sig].sel, set()).update(ws)
     rec = Recordings(own)
     # Peaks are only ever wanted of one signal (the one the limit is compared with), so the
     # fleet join finds them as rulegen:resident:gc_peak.
     for kind in ("trough", "peak"):
         for sig in SIGNAL_ORDER:
             if kind in wanted.get(sig, ()) and sig in signals:
-                rec.need(sig, kind, signals[sig], periods[sig],
-                         slopes.get(sig, set()) if kind == "trough" else frozenset())
+                over = slopes_of.get(signals[sig].sel, set()) if kind == "trough" else set()
+                rec.need(sig, kind, signals[sig], periods[sig], tuple(sorted(over)))
     return rec
 
 
