@@ -270,9 +270,24 @@ def _limit_files(job: _Job, loaded: Loaded) -> dict[str, tuple[str, str]]:
               if p.limit and p.limit.fleet}
     if not fleets:
         return {}
+    readers: dict[str, set[int | None]] = {}
+    for p in loaded.plans:
+        if p.limit and p.limit.fleet:
+            readers.setdefault(p.limit.fleet.id, set()).add(p.eval_s)
     renderer = Renderer(job.templates)
-    return {lid: (limit_rules_path(lid), renderer.limit_file(f, job.source))
+    return {lid: (limit_rules_path(lid),
+                  renderer.limit_file(f, job.source, limit_interval(readers[lid])))
             for lid, f in sorted(fleets.items())}
+
+
+def limit_interval(readers: set[int | None]) -> int | None:
+    """The evaluation interval of a fleet limit's group, from its readers' (None: Prometheus's
+    global one): the shortest where every reader sets one, else the global. The limit is
+    joined onto the readers' recorded peaks, so it is never fresher than they are; evaluated
+    more often it costs more and tells nothing new (docs/families.md, "Evaluation
+    interval")."""
+    own = [r for r in readers if r is not None]
+    return min(own) if own and len(own) == len(readers) else None
 
 
 @dataclass(frozen=True)
@@ -413,8 +428,8 @@ def _render_chunk(job: _Job, loaded: Loaded, staging: Staging | None,
                     files[rel] = text
         except OSError as exc:
             return _Chunk(exc, {}, {}, [])
-        if not mimir:  # one plan per fleet limit is all the parent needs (_limit_files)
-            plans = list({p.limit.fleet.id: p for p in plans
+        if not mimir:  # one plan per fleet limit and interval is all the parent needs
+            plans = list({(p.limit.fleet.id, p.eval_s): p for p in plans  # (_limit_files)
                           if p.limit and p.limit.fleet}.values())
     light = Loaded(loaded.path, Inventory(services=[], output=output), plans,
                    loaded.warnings, None)

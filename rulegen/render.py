@@ -142,10 +142,13 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 
-    def limit_file(self, fleet: FleetLimit, source: str) -> str:
+    def limit_file(self, fleet: FleetLimit, source: str, interval: int | None = None) -> str:
+        """A fleet limit's recording, evaluated at `interval` (None: Prometheus's global
+        evaluation_interval)."""
         try:
             return self.env.get_template("limits.yml.j2").render(
                 fleet=fleet, source=source, group=recording.limit_group(fleet.id),
+                interval=interval,
                 metric=recording.LIMIT_METRIC, label=recording.LIMIT_LABEL)
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None

@@ -39,10 +39,10 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, sou
     members, relative to the test file), `also_groups` their groups.
 
     A service with an evaluation_interval of its own is proved at it. Its limit and members
-    groups then run before its own at each step (`group_eval_order`): in Prometheus they run at
-    the global interval, so its alerts read a fresh limit, where a test stepping all groups at
-    the service's longer interval would read one an interval old, which Prometheus 3.x's
-    lookback window (left-open) leaves out."""
+    groups then run before its own at each step (`group_eval_order`), so its alerts read the
+    limit of that step: promtool steps every group at once, and read from the step before, the
+    limit would be an interval old, which Prometheus 3.x's lookback window (left-open) leaves
+    out at 5m."""
     rules = rulefile.parse(rules_text)
     rule_files = [rules_rel, *also]
     before = list(also_groups)

@@ -2,7 +2,8 @@
 (docs/inventory.md, docs/families.md "Evaluation interval").
 
 The rule group carries `interval:`, the members group of a class too; the shared fleet limit
-does not (it runs at Prometheus's global interval). The generated tests step at the service's
+the shortest of its readers' intervals where all of them set one (else Prometheus's global
+interval). The generated tests step at the service's
 interval with its limit and members groups first, and the slices keep that order. Proved with
 the real promtool of both release lines. What the inventory may not say (an interval as long as
 the lookback delta, or longer than a trough period) is in tests/inventories/broken/.
@@ -59,15 +60,35 @@ def test_the_example_inventory_has_an_output_section() -> None:
     assert "\noutput:\n" in example_slice(*SLICE)  # inventory(layout=...) edits it
 
 
-def test_rule_groups_carry_the_interval_and_the_fleet_limit_does_not(
-        trees: dict[str, Path]) -> None:
+def test_rule_groups_and_their_fleet_limit_carry_the_interval(trees: dict[str, Path]) -> None:
     out = trees["4m"] / "rules_out" / "rules"
     [checkout] = groups(out / "go" / "checkout.yml")
     assert checkout["interval"] == "4m"
     [limit] = groups(next((out / "limits").glob("cadvisor-*.yml")))
-    assert "interval" not in limit
+    assert limit["interval"] == "4m"
     assert all("interval" not in g for p in (trees["none"] / "rules_out" / "rules").rglob("*.yml")
                for g in groups(p))
+
+
+@pytest.mark.parametrize(("currency", "email", "limit"), [
+    ("4m", None, None),  # a reader at the global interval: the limit at it too
+    ("4m", "2m", "2m"),  # the shortest of its readers'
+    ("3m", "3m", "3m"),
+])
+def test_a_fleet_limit_runs_at_its_readers_shortest_interval(
+        tmp_path: Path, currency: str, email: str | None, limit: str | None) -> None:
+    from rulegen.generate import generate_tree
+    text = example_slice("currency", "email")  # both read the docker-stats limit
+    for name, interval in (("currency", currency), ("email", email)):
+        if interval:
+            text = text.replace(f"  - name: {name}\n",
+                                f"  - name: {name}\n    evaluation_interval: {interval}\n", 1)
+    (tmp_path / "inventory.yaml").write_text(text)
+    generate_tree(tmp_path / "inventory.yaml", tmp_path / "rules_out")
+    [group] = groups(next((tmp_path / "rules_out" / "rules" / "limits").glob("docker-*.yml")))
+    assert group.get("interval") == limit
+    [own] = groups(tmp_path / "rules_out" / "rules" / "process" / "currency.yml")
+    assert own["interval"] == currency
 
 
 def test_a_class_and_its_members_run_at_the_interval(trees: dict[str, Path]) -> None:
