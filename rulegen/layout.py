@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from rulegen.model import Limit, ServicePlan
 from rulegen.promql import (
+    NO_SERIES,
     Series,
     alternation,
     constant_series,
@@ -184,7 +185,8 @@ def members_problem(class_file: str, members_file: str, services: Sequence[str],
     return None
 
 
-_MEMBER_LABEL = re.compile(r'vector\(1\), "service", "[^"]*", "", ""\), "(\w+)"')
+NO_SERIES_RE = re.escape(f"absent({NO_SERIES}")  # members_expr's terms (constant_series)
+_MEMBER_LABEL = re.compile(NO_SERIES_RE + r'\{service="[^"]*", (\w+)="')
 
 
 def class_members(members_file: str) -> list[str]:
@@ -192,7 +194,7 @@ def class_members(members_file: str) -> list[str]:
     return _MEMBER.findall(members_file)
 
 
-_MEMBER = re.compile(r'vector\(1\), "service", "([^"]*)"')  # service names hold no `"`
+_MEMBER = re.compile(NO_SERIES_RE + r'\{service="([^"]*)"')  # service names hold no `"`
 
 
 def class_services(rule_file: str, values: Sequence[str]) -> tuple[str, ...]:

@@ -79,12 +79,16 @@ def copy_label(expr: str, dst: str, src: str) -> str:
     return label_replace(expr, dst, "$1", src, "(.*)")
 
 
+# A metric name no series has: `absent()` of a selector on it is one series of value 1 whose
+# labels are the selector's equality matchers. Half the cost of `label_replace` over
+# `vector(1)` once per label (measured on Prometheus 2.42 and 3.5, bench/README.md).
+NO_SERIES = "rulegen:no_series"
+
+
 def constant_series(labels: Sequence[tuple[str, str]]) -> str:
-    """One series of value 1 with exactly `labels`."""
-    expr = "vector(1)"
-    for name, value in labels:
-        expr = label_replace(expr, name, value)
-    return expr
+    """One series of value 1 with exactly `labels` (a name given twice: its last value;
+    `absent()` drops a label matched twice)."""
+    return f"absent({selector(NO_SERIES, [(n, '=', v) for n, v in dict(labels).items()])})"
 
 
 def union(terms: Sequence[str]) -> str:
