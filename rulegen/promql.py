@@ -81,7 +81,8 @@ def copy_label(expr: str, dst: str, src: str) -> str:
 
 # A metric name no series has: `absent()` of a selector on it is one series of value 1 whose
 # labels are the selector's equality matchers. Half the cost of `label_replace` over
-# `vector(1)` once per label (measured on Prometheus 2.42 and 3.5, bench/README.md).
+# `vector(1)` once per label (measured on Prometheus 2.42 and 3.5, bench/README.md, "The limit
+# at the services' interval").
 NO_SERIES = "rulegen:no_series"
 
 
