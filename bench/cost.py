@@ -44,8 +44,9 @@ cycles = the evaluations done per group in the window (so missed iterations do n
 cycle look cheaper). The idle run is the baseline of the scrape, the TSDB and the Go runtime.
 Group evaluation and query times are wall-clock: on a busy machine they grow, CPU time less.
 
-`--big 1000` then runs the generated rules alone at 1,000 services (no idle or seed run):
-missed iterations and group evaluation times.
+`--big 1000` then runs the generated rules (with `--classes` the class layouts too, less any
+`--skip`) at 1,000 services, without an idle or seed run: missed iterations and group
+evaluation times.
 
 `--classes` adds three rule sets after the generated one: rulegen's own class layout (the same
 fleet with `output.layout: classes`: one rule file per class of services with identical
@@ -1384,7 +1385,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="50,200", help="fleet sizes (services), comma-separated")
     ap.add_argument("--big", type=int, default=0,
-                    help="then the generated rules alone at this many services (e.g. 1000)")
+                    help="then the generated rules (with --classes the class layouts too, less "
+                         "--skip) at this many services, without idle or seed (e.g. 1000)")
     ap.add_argument("--prometheus-bin", type=Path, default=ROOT / ".tools/prometheus-2.42/bin",
                     help="directory with prometheus and promtool")
     ap.add_argument("--minutes", type=float, default=2.0,
