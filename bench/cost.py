@@ -1111,9 +1111,10 @@ def per_service_lines(derived: dict[tuple[int, str], dict[str, float]], name: st
         a, b = derived[lo, name], derived[hi, name]
         per = {k: (b[k] / hi) / (a[k] / lo) if a[k] > 0 else float("nan")
                for k in ("cpu_ms", "samples", "group_eval_ms", "query_ms")}
-        out.append(f"- {name}, per service at {hi} vs {lo}: net CPU {per['cpu_ms']:.2f}x, "
-                   f"samples {per['samples']:.2f}x, group evaluation time "
-                   f"{per['group_eval_ms']:.2f}x, query time {per['query_ms']:.2f}x "
+        x = {k: "n/a" if v != v else f"{v:.2f}x" for k, v in per.items()}  # nan: n/a
+        out.append(f"- {name}, per service at {hi} vs {lo}: net CPU {x['cpu_ms']}, "
+                   f"samples {x['samples']}, group evaluation time "
+                   f"{x['group_eval_ms']}, query time {x['query_ms']} "
                    f"({fmt(b['cpu_ms'] / hi, 1)} vs {fmt(a['cpu_ms'] / lo, 1)} ms of CPU per "
                    "service and cycle)")
     return out
@@ -1176,8 +1177,10 @@ def report(results: dict[str, Any], eval_s: int) -> str:
         if r["ruleset"] == "idle":
             gross, cpu = f"{fmt(n['gross_ms'])}{spread}", "(baseline)"
         else:
+            # without an idle run there is no net CPU (gross is not comparable with it)
             derived[r["size"], r["ruleset"]] = {
-                **n, "samples": stats.get("samples_per_cycle", float("nan")),
+                **n, **({} if base else {"cpu_ms": float("nan")}),
+                "samples": stats.get("samples_per_cycle", float("nan")),
                 "query_ms": 1000 * stats.get("query_s_per_cycle", float("nan"))}
             gross = fmt(n["gross_ms"])
             cpu = f"**{fmt(n['cpu_ms'])}**{spread}" if base else "n/a (no idle run)"
