@@ -2,8 +2,8 @@
 
 Run: `PYTHONPATH=. .venv/bin/python bench/cost.py [--sizes 50,200] [--big 1000]
 [--prometheus-bin .tools/prometheus-2.42/bin] [--minutes 2] [--eval-interval 1m]
-[--classes] [--skip RULESET] [--pprof DIR] [--json PATH]` (about 16 minutes with the defaults
-on 2 cores; bench/README.md has the figures).
+[--classes] [--head 2h] [--skip RULESET] [--pprof DIR] [--json PATH]` (about 16 minutes with
+the defaults on 2 cores; bench/README.md has the figures).
 
 For each fleet size N:
 
@@ -27,6 +27,11 @@ For each fleet size N:
    create-blocks-from openmetrics (no two blocks overlap); with --rules-backfill promtool,
    `promtool tsdb create-blocks-from rules` writes one block per rule and block range, which
    Prometheus must compact before anything is measured (minutes for a few hundred services).
+   By default every sample older than the runs is in a block. A live server holds its newest
+   2-3 hours in memory (the head) and reads them faster than a block: with --head 2h the
+   newest 2 hours of raw and recorded history are left out of the blocks and written into the
+   head instead, oldest first, by remote write (Prometheus's --web.enable-remote-write-receiver,
+   a Prometheus without rules or scrapes); its WAL keeps them for every run.
 4. Three runs on the same data directory, one Prometheus at a time: the generated rules first
    (their recorded series go on from the backfilled history without a gap), the seed rules
    (bench/seed_rules.yml, its interval set to --eval-interval), no rules (idle). Each run waits
@@ -36,7 +41,10 @@ For each fleet size N:
    iterations, missed iterations and the summed group evaluation time (from its /metrics).
    After the window every rule's expression goes through /api/v1/query with stats=all at the
    window's end: samples per cycle = the sum of totalQueryableSamples; query time = the sum of
-   evalTotalTime (the least of 3 runs).
+   evalTotalTime (the least of 3 runs); query CPU = the sum of Prometheus's CPU time per query
+   of each expression (--query-cpu 20 queries in a row, less a trivial query's): unlike the
+   net CPU, it does not depend on the idle run, and unlike evalTotalTime it counts the series
+   selection, the parse and the garbage collection a query causes.
 
 A cycle is one global evaluation interval; a group with a longer interval counts pro rata.
 Net CPU per cycle = (CPU of the run - the idle run's CPU rate x the same time) / cycles, where
@@ -80,6 +88,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -482,8 +491,9 @@ def cpu_seconds(pid: int) -> float:
 
 class Prometheus:
     def __init__(self, binary: Path, data: Path, work: Path, tag: str, scrape_port: int,
-                 scrape_interval: int, eval_interval: int, rule_files: list[str]) -> None:
-        self.binary, self.data, self.tag = binary, data, tag
+                 scrape_interval: int, eval_interval: int, rule_files: list[str],
+                 flags: list[str] | None = None) -> None:
+        self.binary, self.data, self.tag, self.flags = binary, data, tag, flags or []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = work / f"prometheus-{tag}.yml"
@@ -492,7 +502,8 @@ class Prometheus:
             "global": {"scrape_interval": dur(scrape_interval),
                        "evaluation_interval": dur(eval_interval)},
             "scrape_configs": [{"job_name": "fleet", "honor_labels": True,
-                                "static_configs": [{"targets": [f"127.0.0.1:{scrape_port}"]}]}],
+                                "static_configs": [{"targets": [f"127.0.0.1:{scrape_port}"]}]}]
+            if scrape_port else [],  # 0: no scrapes (their `up` would be appended at now)
             "rule_files": rule_files,
         }, sort_keys=False))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -509,7 +520,7 @@ class Prometheus:
             self.proc = subprocess.Popen(
                 [str(self.binary / "prometheus"), f"--config.file={self.config}",
                  f"--storage.tsdb.path={self.data}", f"--web.listen-address=127.0.0.1:{self.port}",
-                 "--storage.tsdb.retention.time=30d"],
+                 "--storage.tsdb.retention.time=30d", *self.flags],
                 stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         LIVE.add(self.proc)
@@ -652,6 +663,97 @@ def import_openmetrics(promtool: Path, om: Path, data: Path) -> float:
     return took
 
 
+def split_head(om: Path, cut: int) -> dict[int, list[tuple[str, float]]]:
+    """Rewrite the OpenMetrics file om without its samples after cut (a time in seconds) and
+    return those, grouped by timestamp: (series as written, value). catch_up feeds them into
+    Prometheus's head."""
+    head: dict[int, list[tuple[str, float]]] = {}
+    kept = om.with_name(om.name + ".blocks")
+    with om.open() as src, kept.open("w", buffering=1 << 20) as dst:
+        for line in src:
+            if line[0] != "#":
+                series, value, ts = line.rsplit(" ", 2)
+                t = int(float(ts))
+                if t > cut:
+                    head.setdefault(t, []).append((series, float(value)))
+                    continue
+            dst.write(line)
+    kept.replace(om)
+    return head
+
+
+def _uvarint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(num: int, payload: bytes) -> bytes:  # protobuf: a length-delimited field
+    return _uvarint(num << 3 | 2) + _uvarint(len(payload)) + payload
+
+
+def _labels_of(series: str) -> list[tuple[str, str]]:
+    name, _, rest = series.partition("{")
+    pairs = re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', rest)
+    unescape = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+    return sorted([("__name__", name), *((k, re.sub(r"\\.", lambda m: unescape[m[0]], v))
+                                         for k, v in pairs)])
+
+
+def write_request(samples: dict[str, list[tuple[int, float]]]) -> bytes:
+    """A remote-write 1.0 WriteRequest (protobuf, hand-encoded: TimeSeries = 1 of Labels = 1,
+    Samples = 2), snappy-framed as one block of literals (valid snappy, not compressed)."""
+    body = bytearray()
+    for series, points in samples.items():
+        ts = b"".join(_field(1, _field(1, k.encode()) + _field(2, v.encode()))
+                      for k, v in _labels_of(series))
+        ts += b"".join(_field(2, b"\x09" + struct.pack("<d", v) + b"\x10" + _uvarint(t * 1000))
+                       for t, v in points)
+        body += _field(1, ts)
+    out = bytearray(_uvarint(len(body)))
+    for i in range(0, len(body), 1 << 16):  # literal chunks of at most 64 KiB
+        chunk = body[i:i + (1 << 16)]
+        out += bytes([61 << 2]) + struct.pack("<H", len(chunk) - 1) + chunk
+    return bytes(out)
+
+
+def catch_up(head: dict[int, list[tuple[str, float]]], fleet_end: int,
+             make_prom: Callable[[], Prometheus], step: int = 600) -> float:
+    """Feed the samples split_head took out into Prometheus's head, oldest first, through its
+    remote-write receiver: --step seconds of every series per request, so that each request
+    stays inside the head's appendable window (its newest sample less an hour). The head then
+    holds the newest hours of history as a live server's does (its newest 2-3 h are in memory,
+    not in blocks), and the WAL keeps them for every run after this."""
+    times = sorted(head)
+    t0 = time.monotonic()
+    with make_prom() as prom:
+        for lo in range(times[0], times[-1] + 1, step):
+            batch: dict[str, list[tuple[int, float]]] = {}
+            for t in times:
+                if lo <= t < lo + step:
+                    for series, v in head[t]:
+                        batch.setdefault(series, []).append((t, v))
+            req = urllib.request.Request(
+                prom.url + "/api/v1/write", data=write_request(batch), method="POST",
+                headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
+                         "X-Prometheus-Remote-Write-Version": "0.1.0"})
+            try:
+                with urllib.request.urlopen(req, timeout=300) as r:
+                    r.read()
+            except urllib.error.HTTPError as e:
+                raise SystemExit(f"remote write to the head: {e.code} {e.read()[:300]!r}") from e
+        hs = prom.api("/api/v1/status/tsdb")["headStats"]
+        if hs["minTime"] > times[0] * 1000 or hs["maxTime"] < times[-1] * 1000:
+            raise SystemExit(f"catch-up: the head holds {hs}, not {times[0]}-{times[-1]}")
+        log(f"  head: {sum(map(len, head.values())):,} samples from {dur(fleet_end - times[0])} "
+            f"before the end, {hs['numSeries']:,} series, written to the head by remote write in "
+            f"{time.monotonic() - t0:.0f} s")
+    return time.monotonic() - t0
+
+
 def _escape(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -693,10 +795,11 @@ def write_recorded(prom: Prometheus, groups: list[Group], om: Path, start: int,
 
 def backfill_recorded_by_query(groups: list[Group], raw_om: Path, start: int, end: int,
                                make_prom: Callable[[str, Path], Prometheus], promtool: Path,
-                               data: Path, work: Path) -> dict[str, Any]:
+                               data: Path, work: Path, head_from: int = 0) -> dict[str, Any]:
     """The recording rules' history, level by level, from a staging copy of the raw history;
     then raw and recorded history are imported into the data directory together, so that no
-    two blocks overlap (nothing for Prometheus to compact while measuring)."""
+    two blocks overlap (nothing for Prometheus to compact while measuring). With head_from,
+    the samples after it are left out of the import and returned (info["head"], split_head)."""
     levels = recording_levels(groups)
     info: dict[str, Any] = {"method": "range queries + create-blocks-from openmetrics",
                             "recording_rules": sum(len(g.rules) for lv in levels for g in lv),
@@ -734,6 +837,8 @@ def backfill_recorded_by_query(groups: list[Group], raw_om: Path, start: int, en
                 shutil.copyfileobj(src, f, 1 << 20)
             om.unlink()
         f.write(eof)
+    if head_from:
+        info["head"] = split_head(raw_om, head_from)
     info["import_s"] = import_openmetrics(promtool, raw_om, data)
     return info
 
@@ -917,13 +1022,27 @@ def measure_window(prom: Prometheus, slice_s: int, n_slices: int) -> dict[str, A
     }
 
 
+def query_cpu(prom: Prometheus, expr: str, t: int, repeat: int) -> float:
+    """Prometheus's CPU time (every thread, the Go GC's included) per instant query of expr at
+    t, over `repeat` queries in a row, less the same for `vector(0)` (the HTTP API's own cost).
+    The result is wrapped in count() so that encoding it costs the same for every rule."""
+    def per_query(q: str) -> float:
+        c0 = cpu_seconds(prom.pid)
+        for _ in range(repeat):
+            prom.api("/api/v1/query", {"query": q, "time": str(t)})
+        return (cpu_seconds(prom.pid) - c0) / repeat
+    return max(0.0, per_query(f"count({expr})") - per_query("count(vector(0))"))
+
+
 def query_stats(prom: Prometheus, groups: list[Group], t: int,
-                eval_interval: int) -> dict[str, Any]:
+                eval_interval: int, cpu_repeat: int = 0) -> dict[str, Any]:
     """Every rule's expr through /api/v1/query?stats=all at t: samples per cycle (the sum of
     totalQueryableSamples) and the query time (evalTotalTime, the least of 3 runs: the machine
-    may be busy), by rule name."""
+    may be busy), by rule name. With cpu_repeat, also the server's CPU per query of each rule
+    (query_cpu): its parse, series selection, evaluation and the garbage it leaves, which
+    evalTotalTime leaves out in part."""
     per_name: dict[str, dict[str, float]] = {}
-    samples = query_s = 0.0
+    samples = query_s = cpu_s = 0.0
     errors: list[str] = []
     for g in groups:
         per_cycle = eval_interval / g.interval
@@ -931,6 +1050,7 @@ def query_stats(prom: Prometheus, groups: list[Group], t: int,
             try:
                 runs = [prom.api("/api/v1/query", {"query": r.expr, "time": str(t),
                                                    "stats": "all"})["stats"] for _ in range(3)]
+                c = query_cpu(prom, r.expr, t, cpu_repeat) * per_cycle if cpu_repeat else 0.0
             except (RuntimeError, OSError) as e:
                 errors.append(f"{g.name}/{r.name}: {e}")
                 continue
@@ -938,14 +1058,18 @@ def query_stats(prom: Prometheus, groups: list[Group], t: int,
             n = st["samples"]["totalQueryableSamples"] * per_cycle
             q = min(x["timings"]["evalTotalTime"] for x in runs) * per_cycle
             agg = per_name.setdefault(r.name, {"rules": 0, "samples": 0.0, "query_s": 0.0,
-                                               "peak_samples": 0.0})
+                                               "peak_samples": 0.0, "cpu_s": 0.0})
             agg["rules"] += 1
             agg["samples"] += n
             agg["query_s"] += q
+            agg["cpu_s"] += c
             agg["peak_samples"] = max(agg["peak_samples"], st["samples"]["peakSamples"])
             samples += n
             query_s += q
-    return {"samples_per_cycle": samples, "query_s_per_cycle": query_s, "by_rule": per_name,
+            cpu_s += c
+    return {"samples_per_cycle": samples, "query_s_per_cycle": query_s,
+            "query_cpu_s_per_cycle": cpu_s if cpu_repeat else float("nan"),
+            "cpu_repeat": cpu_repeat, "by_rule": per_name,
             "errors": errors[:20], "error_count": len(errors), "time": t}
 
 
@@ -1035,7 +1159,7 @@ def one_run(rs: RuleSet, fleet: Fleet, make_prom: Callable[[str, list[str]], Pro
             res["alerts"], res["alert_keys"] = alerts_api(prom)
             if rs.name not in LAYOUTS or fleet.n <= args.samples_max:
                 t1 = time.monotonic()
-                res["stats"] = query_stats(prom, rs.groups, t, args.eval_s)
+                res["stats"] = query_stats(prom, rs.groups, t, args.eval_s, args.query_cpu)
                 res["stats"]["seconds"] = time.monotonic() - t1
         else:
             res["sanity"] = san = sanity(prom, fleet, sanity_groups, t)
@@ -1127,12 +1251,15 @@ def by_rule_table(runs: list[dict[str, Any]], name: str) -> list[str]:
         return []
     st = big["stats"]
     out = ["", f"{name.capitalize()} rules at {big['size']} services, by rule name (stats=all):",
-           "", "| rule | rules | samples/cycle | share | query ms/cycle |",
-           "|---|---:|---:|---:|---:|"]
-    for rule, v in sorted(st["by_rule"].items(), key=lambda kv: -kv[1]["query_s"]):
+           "", "| rule | rules | samples/cycle | share | query ms/cycle | query CPU ms/cycle |",
+           "|---|---:|---:|---:|---:|---:|"]
+    cpu = bool(st.get("cpu_repeat"))
+    for rule, v in sorted(st["by_rule"].items(),
+                          key=lambda kv: -kv[1]["cpu_s" if cpu else "query_s"]):
         out.append(f"| {rule} | {v['rules']} | {fmt(v['samples'])} | "
                    f"{100 * v['samples'] / max(st['samples_per_cycle'], 1):.0f}% | "
-                   f"{fmt(1000 * v['query_s'], 1)} |")
+                   f"{fmt(1000 * v['query_s'], 1)} | "
+                   f"{fmt(1000 * v.get('cpu_s', float('nan')), 1) if cpu else 'n/a'} |")
     return [*out, ""]
 
 
@@ -1164,8 +1291,9 @@ def report(results: dict[str, Any], eval_s: int) -> str:
            f"rulegen at {ref(results['git'])}{dirty}; rules sha256 by size: {shas}.",
            "",
            "| services | rule set | groups | rules | samples/cycle | CPU ms/cycle, gross | "
-           "CPU ms/cycle, net of idle | group eval ms/cycle | query ms/cycle | missed "
-           "iterations |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "CPU ms/cycle, net of idle | group eval ms/cycle | query ms/cycle | query CPU "
+           "ms/cycle | missed iterations |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     derived: dict[tuple[int, str], dict[str, float]] = {}
     order = {"idle": 0, "seed": 1, **{k: 2 + i for i, k in enumerate(LAYOUTS)}}
     for r in sorted(runs, key=lambda r: (r["size"], order.get(r["ruleset"], 3))):
@@ -1181,13 +1309,15 @@ def report(results: dict[str, Any], eval_s: int) -> str:
             derived[r["size"], r["ruleset"]] = {
                 **n, **({} if base else {"cpu_ms": float("nan")}),
                 "samples": stats.get("samples_per_cycle", float("nan")),
-                "query_ms": 1000 * stats.get("query_s_per_cycle", float("nan"))}
+                "query_ms": 1000 * stats.get("query_s_per_cycle", float("nan")),
+                "query_cpu_ms": 1000 * stats.get("query_cpu_s_per_cycle", float("nan"))}
             gross = fmt(n["gross_ms"])
             cpu = f"**{fmt(n['cpu_ms'])}**{spread}" if base else "n/a (no idle run)"
         out.append(f"| {r['size']} | {r['ruleset']} | {r['groups']} | {r['rules']} "
                    f"| {fmt(stats.get('samples_per_cycle', float('nan')))} | {gross} | {cpu} "
                    f"| {fmt(n['group_eval_ms'])} "
                    f"| {fmt(1000 * stats.get('query_s_per_cycle', float('nan')), 1)} "
+                   f"| {fmt(1000 * stats.get('query_cpu_s_per_cycle', float('nan')), 1)} "
                    f"| {fmt(r.get('missed_total_at_end', 0))} |")
     out.append("")
     for size, name in itertools.product(sorted({s for s, _ in derived}), LAYOUTS):
@@ -1197,7 +1327,8 @@ def report(results: dict[str, Any], eval_s: int) -> str:
                        f"{ratio(g['samples'], s['samples'])}, net CPU "
                        f"{ratio(g['cpu_ms'], s['cpu_ms'])}, group evaluation time "
                        f"{ratio(g['group_eval_ms'], s['group_eval_ms'])}, query time "
-                       f"{ratio(g['query_ms'], s['query_ms'])}")
+                       f"{ratio(g['query_ms'], s['query_ms'])}, query CPU "
+                       f"{ratio(g['query_cpu_ms'], s['query_cpu_ms'])}")
     out += alert_agreement(runs)
     for r in runs:
         if r["ruleset"] in LAYOUTS and r.get("iterations_total"):
@@ -1364,14 +1495,21 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
         recording = [g for rs in sets.values() if rs.name != "seed" for g in rs.groups]
         info["rules_backfill"] = backfill_recorded_by_query(
             recording, raw_om, start, fleet.t_end, lambda tag, d: make_prom(tag, data_dir=d),
-            promtool, data, wdir)
+            promtool, data, wdir, fleet.t_end - args.head_s if args.head_s else 0)
+        head = info["rules_backfill"].pop("head", None)
     else:
+        head = split_head(raw_om, fleet.t_end - args.head_s) if args.head_s else None
         info["history"]["import_s"] = import_openmetrics(promtool, raw_om, data)
         if has_recording:
             info["rules_backfill"] = backfill_rules(
                 gen.groups, start, fleet.t_end, lambda tag: make_prom(tag), promtool, data,
                 wdir, args.eval_s)
     raw_om.unlink()
+    if head is not None:
+        info["head_catch_up_s"] = catch_up(head, fleet.t_end, lambda: Prometheus(
+            args.prometheus_bin, data, wdir, "head", 0, args.scrape_s, args.eval_s, [],
+            ["--web.enable-remote-write-receiver"]))
+        info["head"] = args.head
     metas = block_metas(data)
     info["blocks"] = len(metas)
     info["overlapping_blocks"] = overlapping(metas)
@@ -1400,6 +1538,15 @@ def main() -> None:
                     help="global evaluation_interval; the seed group's interval is set to it")
     ap.add_argument("--scrape-interval", default="1m")
     ap.add_argument("--history", default="26h", help="backfilled history (1-minute samples)")
+    ap.add_argument("--head", default="0s", metavar="DURATION",
+                    help="the newest part of the history that goes into Prometheus's head "
+                    "(scraped, with its own timestamps, before the runs) instead of blocks, as "
+                    "on a live server, which holds its newest 2-3 h in memory: e.g. 2h "
+                    "(0s: all of it in blocks, the default)")
+    ap.add_argument("--query-cpu", type=int, default=20, metavar="N",
+                    help="after the window, run each rule's expression N times in a row as an "
+                    "instant query and report Prometheus's CPU per query, less that of a "
+                    "trivial query (0: off)")
     ap.add_argument("--samples-max", type=int, default=500,
                     help="largest fleet whose generated rules are all run with stats=all")
     ap.add_argument("--rules-backfill", choices=("query", "promtool"), default="query",
@@ -1432,6 +1579,9 @@ def main() -> None:
     args.eval_s = seconds(args.eval_interval)
     args.scrape_s = seconds(args.scrape_interval)
     args.history_s = seconds(args.history)
+    args.head_s = seconds(args.head)
+    if args.head_s and args.rules_backfill != "query":
+        raise SystemExit("--head needs --rules-backfill query")
     args.prometheus_bin = args.prometheus_bin.resolve()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     for tool in ("prometheus", "promtool"):
