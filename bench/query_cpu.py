@@ -47,8 +47,11 @@ def main() -> None:
         with cost.Prometheus(args.prometheus_bin, data, work, "query-cpu", 0, 60, 60,
                              []) as prom:
             for name, e in exprs.items():
-                r = prom.api("/api/v1/query", {"query": e, "time": str(args.time),
-                                               "stats": "all"})
+                try:
+                    r = prom.api("/api/v1/query", {"query": e, "time": str(args.time),
+                                                   "stats": "all"})
+                except RuntimeError as err:
+                    raise SystemExit(f"{args.exprs}: {name}: {str(err)[-300:]}") from None
                 print(f"{name}: {len(r['result'])} series, "
                       f"{r['stats']['samples']['totalQueryableSamples']:,} samples", flush=True)
             got: dict[str, list[float]] = {n: [] for n in exprs}
