@@ -723,19 +723,19 @@ def write_request(samples: dict[str, list[tuple[int, float]]]) -> bytes:
 def catch_up(head: dict[int, list[tuple[str, float]]], fleet_end: int,
              make_prom: Callable[[], Prometheus], step: int = 600) -> float:
     """Feed the samples split_head took out into Prometheus's head, oldest first, through its
-    remote-write receiver: --step seconds of every series per request, so that each request
+    remote-write receiver: `step` seconds of every series per request, so that each request
     stays inside the head's appendable window (its newest sample less an hour). The head then
     holds the newest hours of history as a live server's does (its newest 2-3 h are in memory,
     not in blocks), and the WAL keeps them for every run after this."""
     times = sorted(head)
+    batches: dict[int, dict[str, list[tuple[int, float]]]] = {}
+    for t in times:  # oldest first, and in time order within each series
+        batch = batches.setdefault((t - times[0]) // step, {})
+        for series, v in head[t]:
+            batch.setdefault(series, []).append((t, v))
     t0 = time.monotonic()
     with make_prom() as prom:
-        for lo in range(times[0], times[-1] + 1, step):
-            batch: dict[str, list[tuple[int, float]]] = {}
-            for t in times:
-                if lo <= t < lo + step:
-                    for series, v in head[t]:
-                        batch.setdefault(series, []).append((t, v))
+        for batch in batches.values():
             req = urllib.request.Request(
                 prom.url + "/api/v1/write", data=write_request(batch), method="POST",
                 headers={"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
@@ -795,11 +795,11 @@ def write_recorded(prom: Prometheus, groups: list[Group], om: Path, start: int,
 
 def backfill_recorded_by_query(groups: list[Group], raw_om: Path, start: int, end: int,
                                make_prom: Callable[[str, Path], Prometheus], promtool: Path,
-                               data: Path, work: Path, head_from: int = 0) -> dict[str, Any]:
-    """The recording rules' history, level by level, from a staging copy of the raw history;
-    then raw and recorded history are imported into the data directory together, so that no
-    two blocks overlap (nothing for Prometheus to compact while measuring). With head_from,
-    the samples after it are left out of the import and returned (info["head"], split_head)."""
+                               work: Path) -> dict[str, Any]:
+    """The recording rules' history, level by level, from a staging copy of the raw history,
+    appended to raw_om: the caller imports raw and recorded history into the data directory
+    together, so that no two blocks overlap (nothing for Prometheus to compact while
+    measuring)."""
     levels = recording_levels(groups)
     info: dict[str, Any] = {"method": "range queries + create-blocks-from openmetrics",
                             "recording_rules": sum(len(g.rules) for lv in levels for g in lv),
@@ -837,9 +837,6 @@ def backfill_recorded_by_query(groups: list[Group], raw_om: Path, start: int, en
                 shutil.copyfileobj(src, f, 1 << 20)
             om.unlink()
         f.write(eof)
-    if head_from:
-        info["head"] = split_head(raw_om, head_from)
-    info["import_s"] = import_openmetrics(promtool, raw_om, data)
     return info
 
 
@@ -1491,19 +1488,19 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
 
     start = fleet.t_end - args.history_s
     has_recording = any(r.kind == "record" for g in gen.groups for r in g.rules)
-    if has_recording and args.rules_backfill == "query":
+    by_query = has_recording and args.rules_backfill == "query"
+    if by_query:
         recording = [g for rs in sets.values() if rs.name != "seed" for g in rs.groups]
         info["rules_backfill"] = backfill_recorded_by_query(
             recording, raw_om, start, fleet.t_end, lambda tag, d: make_prom(tag, data_dir=d),
-            promtool, data, wdir, fleet.t_end - args.head_s if args.head_s else 0)
-        head = info["rules_backfill"].pop("head", None)
-    else:
-        head = split_head(raw_om, fleet.t_end - args.head_s) if args.head_s else None
-        info["history"]["import_s"] = import_openmetrics(promtool, raw_om, data)
-        if has_recording:
-            info["rules_backfill"] = backfill_rules(
-                gen.groups, start, fleet.t_end, lambda tag: make_prom(tag), promtool, data,
-                wdir, args.eval_s)
+            promtool, wdir)
+    head = split_head(raw_om, fleet.t_end - args.head_s) if args.head_s else None
+    info["rules_backfill" if by_query else "history"]["import_s"] = import_openmetrics(
+        promtool, raw_om, data)
+    if has_recording and not by_query:
+        info["rules_backfill"] = backfill_rules(
+            gen.groups, start, fleet.t_end, lambda tag: make_prom(tag), promtool, data,
+            wdir, args.eval_s)
     raw_om.unlink()
     if head is not None:
         info["head_catch_up_s"] = catch_up(head, fleet.t_end, lambda: Prometheus(
@@ -1540,7 +1537,7 @@ def main() -> None:
     ap.add_argument("--history", default="26h", help="backfilled history (1-minute samples)")
     ap.add_argument("--head", default="0s", metavar="DURATION",
                     help="the newest part of the history that goes into Prometheus's head "
-                    "(scraped, with its own timestamps, before the runs) instead of blocks, as "
+                    "(by remote write, oldest first, before the runs) instead of blocks, as "
                     "on a live server, which holds its newest 2-3 h in memory: e.g. 2h "
                     "(0s: all of it in blocks, the default)")
     ap.add_argument("--query-cpu", type=int, default=20, metavar="N",
