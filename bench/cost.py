@@ -56,15 +56,16 @@ Group evaluation and query times are wall-clock: on a busy machine they grow, CP
 `--skip`) at 1,000 services, without an idle or seed run: missed iterations and group
 evaluation times.
 
-`--classes` adds three rule sets after the generated one: rulegen's own class layout (the same
+`--classes` adds four rule sets after the generated one: rulegen's own class layout (the same
 fleet with `output.layout: classes`: one rule file per class of services with identical
 settings, docs/classes.md), and a prototype made from the generated files by
 bench/class_rules.py that also records the slopes (`classes-slopes`), measured the same way on
-the same data; and `classes-4m`, the class layout with `evaluation_interval: 4m`
-(docs/families.md, "Evaluation interval"): its groups run every 4 minutes, the fleet limit's
-every minute. Their recorded series have names of their own (`rulegen_c:`, `rulegen_s:`,
-`rulegen_c4:`) and are backfilled like the generated ones (at their groups' intervals). The
-report compares the alerts each raised with the generated rules'.
+the same data; and `classes-4m` and `classes-8m`, the class layout with
+`evaluation_interval: 4m` and `8m` (docs/families.md, "Evaluation interval"): its groups, and
+the fleet limit's, run every 4 (8) minutes. Their recorded series have names of their own
+(`rulegen_c:`, `rulegen_s:`, `rulegen_c4:`, `rulegen_c8:`) and are backfilled like the
+generated ones (at their groups' intervals). The report compares the alerts each raised with
+the generated rules'.
 
 `--skip RULESET` (repeatable) leaves a rule set out of the measured runs, and `--pprof DIR`
 saves Prometheus's CPU profile of each measured window (`go tool pprof -top FILE`): e.g.
@@ -1219,9 +1220,10 @@ def ratio(a: float, b: float) -> str:
 # With --classes: rulegen's class layout (classes) and bench/class_rules.py's prototype with
 # recorded slopes; name -> the prefix of its recorded names (the layouts share one TSDB, and
 # `rulegen:x{service="a"}` of one must not select another's series)
-PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s", "classes-4m": "rulegen_c4"}
-# classes-4m: the class layout with `evaluation_interval: 4m` (docs/inventory.md)
-SLOW_EVALUATION = "4m"
+PROTOTYPES = {"classes": "rulegen_c", "classes-slopes": "rulegen_s", "classes-4m": "rulegen_c4",
+              "classes-8m": "rulegen_c8"}
+# classes-4m, classes-8m: the class layout with that `evaluation_interval` (docs/inventory.md)
+SLOW_EVALUATION = {"classes-4m": "4m", "classes-8m": "8m"}
 LAYOUTS = ("generated", *PROTOTYPES)  # rulegen's layout, and the prototypes made from it
 
 
@@ -1451,13 +1453,13 @@ def bench_size(n: int, rulesets: list[str], args: argparse.Namespace, work: Path
     seed = RuleSet("seed", [seed_file], load_groups([seed_file], args.eval_s))
     sets = {"idle": RuleSet("idle", [], []), "seed": seed, "generated": gen}
     for name in PROTOTYPES:
-        if name in ("classes", "classes-4m") and name in rulesets:  # output.layout: classes
+        if name in ("classes", *SLOW_EVALUATION) and name in rulesets:  # layout: classes
             inv_c = wdir / f"inventory-{name}.yaml"
             text = fleet.inventory().replace("output: {tests: false}",
                                              "output: {tests: false, layout: classes}")
-            if name == "classes-4m":
-                text = text.replace("defaults:\n",
-                                    f"defaults:\n  evaluation_interval: {SLOW_EVALUATION}\n")
+            if name in SLOW_EVALUATION:
+                text = text.replace("defaults:\n", "defaults:\n  evaluation_interval: "
+                                    f"{SLOW_EVALUATION[name]}\n")
             inv_c.write_text(text)
             out_c = wdir / f"rulegen-out-{name}"
             run([*cmd, "generate", str(inv_c), "--out", str(out_c)], 1800,

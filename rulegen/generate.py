@@ -276,7 +276,8 @@ def _limit_files(job: _Job, loaded: Loaded) -> dict[str, tuple[str, str]]:
             readers.setdefault(p.limit.fleet.id, set()).add(p.eval_s)
     renderer = Renderer(job.templates)
     return {lid: (limit_rules_path(lid),
-                  renderer.limit_file(f, job.source, limit_interval(readers[lid])))
+                  renderer.limit_file(f, job.source, limit_interval(readers[lid]),
+                                      max((r for r in readers[lid] if r), default=None)))
             for lid, f in sorted(fleets.items())}
 
 

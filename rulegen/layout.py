@@ -35,6 +35,7 @@ from rulegen.promql import (
     constant_series,
     copy_label,
     label_list,
+    last_sample,
     selector,
     union,
 )
@@ -142,9 +143,10 @@ class Scope:
         alerts = tuple(dataclasses.replace(a, labels=self.alert_labels(a.labels))
                        for a in p.alerts)
         return dataclasses.replace(p, signals=signals, alerts=alerts,
-                                   limit=self._limit(p.limit, signals))
+                                   limit=self._limit(p.limit, signals, p.eval_s))
 
-    def _limit(self, limit: Limit | None, signals: dict[str, Series]) -> Limit | None:
+    def _limit(self, limit: Limit | None, signals: dict[str, Series],
+               every: int | None) -> Limit | None:
         if limit is None or limit.kind == "static":
             return limit
         if limit.kind == "runtime":  # the members' own limits, named like the numerators
@@ -155,7 +157,8 @@ class Scope:
         # Every service's limit of this definition (the fleet's recording names each by its
         # service): the ratio matches on the join's labels and `service`, so services that
         # share a pod (or whatever the join's labels are) are not matched with each other.
-        own = selector(LIMIT_METRIC, [(LIMIT_LABEL, "=", limit.fleet.id)])
+        own = last_sample(selector(LIMIT_METRIC, [(LIMIT_LABEL, "=", limit.fleet.id)]), every,
+                          other_group=True)
         return dataclasses.replace(limit, expr=f"({own} > 0)", raw=own, own=self.own_labels,
                                    by_service=True)
 

@@ -14,7 +14,7 @@ from rulegen import recording, regex
 from rulegen.errors import Problem, Severity
 from rulegen.families import FAMILIES, Family
 from rulegen.inventory import Inventory, Service
-from rulegen.promql import Series, label_list
+from rulegen.promql import Series, label_list, last_sample
 from rulegen.recording import FleetLimit, limit_id
 from rulegen.units import format_duration, format_size
 from rulegen.yamlpos import Located, Path
@@ -37,10 +37,12 @@ SHORT_PERIOD = 300
 # of the shipped prometheus.yml, and its default); the tests of a service without an
 # evaluation_interval run at it.
 DEFAULT_EVALUATION = 60
-# Prometheus's default lookback delta: an instant selector finds the last sample within it (left-
-# open from 3.0). What a group records at an interval this long or longer can be missing to a
-# reader in another group (the fleet limit reads the services' peaks, their alerts read it).
-LOOKBACK = 300
+# The longest evaluation_interval rulegen writes. From the lookback delta (promql.LOOKBACK) on,
+# recorded series are read with last_over_time over one interval (promql.last_sample); longer
+# than this, the alerts' `for` and the halves of a 2h window hold too few evaluations.
+MAX_EVALUATION = 600
+# The evaluations in a row a growth alert's default `for` holds at least (Resolver.for_at_interval).
+GROWTH_LOOKS = 4
 COUNT_SIGNALS = ("goroutines", "threads", "handles")
 RESERVED_LABELS = {"alertname", "service", "owner", "severity", "signal", "__name__"}
 
@@ -208,11 +210,11 @@ class _Resolver:
                        f"interval {format_duration(scrape)}")
         sel = self.selector(svc, i)
         signals = self.signals(svc, i, base, sel)
+        eval_s = self.evaluation(svc, i)
         periods = signal_periods(signals, self.cat.post_gc_metrics(svc.runtime, conv),
-                                 scrape, gc)
-        eval_s = self.evaluation(svc, i, periods)
+                                 scrape, gc, eval_s)
         labels = self.routing_labels(svc, i)
-        limit = self.limit(svc, i, signals)
+        limit = self.limit(svc, i, signals, eval_s)
         links = {**(self.defaults.links or {} if self.defaults else {}), **(svc.links or {})}
         alerts = self.alerts(svc, i, signals, limit, scrape, gc, periods, labels, owner or "",
                              eval_s)
@@ -225,29 +227,21 @@ class _Resolver:
             labels=labels,
             links=tuple(sorted(links.items())), alerts=alerts, selector=sel, eval_s=eval_s)
 
-    def evaluation(self, svc: Service, i: int, periods: dict[str, int]) -> int | None:
+    def evaluation(self, svc: Service, i: int) -> int | None:
         """The service's evaluation_interval, if it sets one (or its defaults do). Each
-        evaluation takes a signal's trough over its period: a longer interval would skip
-        samples no trough ever reads."""
+        evaluation takes a signal's trough over at least the interval (signal_periods), so no
+        sample lies between two troughs."""
         e, at = self.setting(svc, i, "evaluation_interval")
         if e is None:
             return None
         if e <= 0:
             self.error(at, "evaluation_interval must be positive")
             return None
-        if e >= LOOKBACK:
-            self.error(at, f"evaluation_interval {format_duration(e)} is not shorter than "
-                       f"Prometheus's lookback delta ({format_duration(LOOKBACK)}): a series "
-                       "recorded that seldom is missing to the rules of other groups that read "
-                       "it (the fleet limit, the alerts reading the limit); use at most 4m")
-            return None
-        short = min(periods.values(), default=e)
-        if e > short:
-            which = ", ".join(sorted(k for k, v in periods.items() if v == short))
-            self.error(at, f"evaluation_interval {format_duration(e)} is longer than the "
-                       f"{format_duration(short)} the troughs of {which} are taken over: the "
-                       "samples between two evaluations would reach no trough; use at most "
-                       f"{format_duration(short)} (or a longer gc_period)")
+        if e > MAX_EVALUATION:
+            self.error(at, f"evaluation_interval {format_duration(e)} is longer than "
+                       f"{format_duration(MAX_EVALUATION)}: the halves of a 2h growth window "
+                       "would hold too few evaluations, and every alert would fire up to an "
+                       f"interval later; use at most {format_duration(MAX_EVALUATION)}")
             return None
         return int(e)
 
@@ -301,7 +295,8 @@ class _Resolver:
                            key=True)
         return tuple(sorted((k, v) for k, v in labels.items() if k not in RESERVED_LABELS))
 
-    def limit(self, svc: Service, i: int, signals: dict[str, Series]) -> Limit | None:
+    def limit(self, svc: Service, i: int, signals: dict[str, Series],
+              eval_s: int | None = None) -> Limit | None:
         spec, at = self.setting(svc, i, "memory_limit")
         if spec is None or spec.source == "none":
             return None
@@ -351,7 +346,7 @@ class _Resolver:
             lbl: lbl for lbl in preset.labels}
         desc = f"the {spec.metric} limit ({metric})" if preset else f"the limit {metric}"
         fleet = FleetLimit(limit_id(spec.metric, series, pairs, default), series, pairs, desc)
-        own = fleet.select(svc.name)
+        own = last_sample(fleet.select(svc.name), eval_s, other_group=True)
         return Limit("metric", f"({own} > 0)", fleet.on, own,
                      preset.always_present if preset else False, desc,
                      series=series, join=pairs, fleet=fleet)
@@ -410,7 +405,13 @@ class _Resolver:
         """`for` as Prometheus waits it at the evaluation interval: it fires at the first
         evaluation at least `for` after the first that found the condition, so a `for` between
         two multiples of the interval waits for the next one. A default is written as that
-        multiple; one the inventory sets is kept as written, with a warning (once, where set)."""
+        multiple; one the inventory sets is kept as written, with a warning (once, where set).
+        A growth family's default spans at least GROWTH_LOOKS - 1 intervals: a noisy daily
+        curve passes its day-ago test at a few evaluations in a row, and at 8m the default 15m
+        (16m, three evaluations) let it fire on day 2 (docs/families.md, "Evaluation
+        interval")."""
+        if eval_s and at is None and fam.threshold_kind.endswith("per_hour"):
+            for_s = max(for_s, (GROWTH_LOOKS - 1) * eval_s)
         if not eval_s or for_s % eval_s == 0:
             return for_s
         waits = -(-for_s // eval_s) * eval_s
@@ -453,15 +454,18 @@ class _Resolver:
 
 
 def signal_periods(signals: dict[str, Series], post_gc: Collection[str], scrape: int,
-                   gc: int) -> dict[str, int]:
+                   gc: int, eval_s: int | None = None) -> dict[str, int]:
     """Each signal's trough/peak period: gc_period for memory a GC cycle shapes; SHORT_PERIOD
     (or the scrape interval if longer, never longer than gc_period) for counts and for the
     metrics in `post_gc` (the catalog's post-GC metrics of the runtime and convention, whichever
-    signal names them). Per series: signals that are one series (recording.py records it once)
-    get one period."""
+    signal names them); never shorter than the evaluation interval, so that consecutive troughs
+    cover every sample (a longer window still holds a whole GC cycle, so its minimum is still a
+    trough). Per series: signals that are one series (recording.py records it once) get one
+    period."""
     short = min(gc, max(SHORT_PERIOD, scrape))
     steady = {s.sel for name, s in signals.items() if name in COUNT_SIGNALS or s.metric in post_gc}
-    return {name: short if s.sel in steady else gc for name, s in signals.items()}
+    return {name: max(short if s.sel in steady else gc, eval_s or 0)
+            for name, s in signals.items()}
 
 
 def plan(inv: Inventory, loc: Located,

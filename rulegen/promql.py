@@ -12,10 +12,31 @@ from rulegen.units import format_duration
 
 Matcher = tuple[str, str, str]  # (label, op, value)
 
+# Prometheus's default lookback delta: an instant selector finds the last sample within it (left-
+# open from 3.0).
+LOOKBACK = 300
+
 
 def selector(metric: str, matchers: Iterable[Matcher]) -> str:
     inner = ", ".join(f"{label}{op}{quote(value)}" for label, op, value in matchers)
     return f"{metric}{{{inner}}}"
+
+
+def last_sample(sel: str, every: int | None, offset: int = 0, *,
+                other_group: bool = False) -> str:
+    """A recorded series as recorded `offset` ago (its own group's earlier evaluation), or
+    (`other_group`) as another rule group last recorded it. `every`: the recording group's
+    interval (None: Prometheus's global one). Below the lookback delta, an instant selector
+    finds that sample. A group evaluated as seldom as the lookback delta or more seldom is read
+    with `last_over_time`: over one interval, which holds exactly one of its own group's
+    evaluations (ranges are left-open from Prometheus 3.0, so the one an interval earlier is
+    not in it); over two for another group, whose last evaluation can be a whole interval old
+    at whatever phase the two groups run (docs/families.md, "Evaluation interval")."""
+    off = f" offset {format_duration(offset)}" if offset else ""
+    if every is None or every < LOOKBACK:
+        return f"{sel}{off}"
+    span = 2 * every if other_group else every
+    return f"last_over_time({sel}[{format_duration(span)}]{off})"
 
 
 def label_list(labels: Sequence[str]) -> str:

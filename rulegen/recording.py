@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass, field
 
 from rulegen.families import Family
-from rulegen.promql import Series, label_list, label_replace_chain, selector
+from rulegen.promql import Series, label_list, label_replace_chain, last_sample, selector
 from rulegen.units import format_duration
 
 LIMIT_METRIC = "rulegen:memory_limit_bytes"
@@ -62,16 +62,28 @@ DERIV = "_deriv"  # rulegen:heap:gc_trough_deriv2h: the troughs' slope over 2h (
 class Recorded(str):
     """The selector of a recorded trough (a str), with the selectors of its day-ago recording
     (`day_ago`) and of its recorded slopes by window (`derivs`), which the growth test reads
-    (_macros.j2: rising)."""
+    (_macros.j2: rising); `every` is the interval its group records them at (None:
+    Prometheus's global one)."""
 
     day_ago: str
     derivs: dict[int, str]
+    every: int | None
 
-    def __new__(cls, sel: str, day_ago: str, derivs: dict[int, str]) -> Recorded:
+    def __new__(cls, sel: str, day_ago: str, derivs: dict[int, str],
+                every: int | None = None) -> Recorded:
         out = super().__new__(cls, sel)
         out.day_ago = day_ago
         out.derivs = derivs
+        out.every = every
         return out
+
+    def back(self, seconds: int) -> str:
+        """The trough `seconds` ago, as recorded then (promql.last_sample)."""
+        return last_sample(self, self.every, seconds)
+
+    def slope_back(self, window: int, seconds: int) -> str:
+        """The recorded slope over `window`, as recorded `seconds` ago."""
+        return last_sample(self.derivs[window], self.every, seconds)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class Recordings:
     `own` are the labels its recorded series carry (`service`, or `rulegen_class`)."""
 
     own: list[tuple[str, str]]
+    every: int | None = None  # the group's evaluation interval (None: Prometheus's global one)
     rules: list[Recording] = field(default_factory=list)
     _names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sel, kind) -> name
 
@@ -123,7 +136,7 @@ class Recordings:
     def trough(self, series: Series) -> Recorded:
         rule = next(r for r in self.rules if r.kind == "trough" and r.series.sel == series.sel)
         return Recorded(self.named(rule.name), self.named(rule.day_ago),
-                        {w: self.named(rule.deriv(w)) for w in rule.windows})
+                        {w: self.named(rule.deriv(w)) for w in rule.windows}, self.every)
 
     def peak(self, series: Series) -> str:
         return self.ref(series, "peak")
@@ -143,7 +156,8 @@ def read_signal(family: Family, limit_kind: str | None) -> str:
 
 
 def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods: dict[str, int],
-                windows: dict[str, int], limit_kind: str | None) -> Recordings:
+                windows: dict[str, int], limit_kind: str | None,
+                every: int | None = None) -> Recordings:
     """What a service (or class) records: `windows` are its alert families' windows, by
     family id. The troughs' slopes over each window a rising test reads (the whole window and
     its half, _macros.j2: rising) are recorded once, for every alert that reads them."""
@@ -166,7 +180,7 @@ def for_service(own: list[tuple[str, str]], signals: dict[str, Series], periods:
     for sig, ws in slopes.items():
         if sig in signals:
             slopes_of.setdefault(signals[sig].sel, set()).update(ws)
-    rec = Recordings(own)
+    rec = Recordings(own, every)
     # Peaks are only ever wanted of one signal (the one the limit is compared with), so the
     # fleet join finds them as rulegen:resident:gc_peak.
     for kind in ("trough", "peak"):
@@ -197,13 +211,15 @@ class FleetLimit:
         inner = label_replace_chain(self.source.sel, renames)
         return f"max by ({label_list(self.on)}) (\n  {inner}\n) > 0"
 
-    @property
-    def expr(self) -> str:
+    def expr(self, peaks_every: int | None = None) -> str:
         """The limit of each service's series: the renamed limit joined onto the services'
-        recorded GC peaks (value 1 each), keeping the service's labels."""
+        recorded GC peaks (value 1 each), keeping the service's labels. `peaks_every`: the
+        longest interval the services' groups record their peaks at (None: Prometheus's global
+        one)."""
+        peaks = last_sample("rulegen:resident:gc_peak", peaks_every, other_group=True)
         return (f"(\n  {self.renamed.replace(chr(10), chr(10) + '  ')}\n)\n"
                 f"  * on ({label_list(self.on)}) group_right ()\n"
-                f"group by ({label_list((*self.on, 'service'))}) (rulegen:resident:gc_peak)")
+                f"group by ({label_list((*self.on, 'service'))}) ({peaks})")
 
     def select(self, service: str) -> str:
         """One service's limit series."""

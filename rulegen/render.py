@@ -19,7 +19,7 @@ from rulegen import recording
 from rulegen.errors import UserError
 from rulegen.layout import MEMBER_METRIC, Scope, class_group, members_expr, members_group
 from rulegen.model import AlertPlan, ServicePlan
-from rulegen.promql import Series
+from rulegen.promql import Series, last_sample
 from rulegen.recording import FleetLimit
 from rulegen.text import annotation_text, label_value, yaml_string
 from rulegen.units import format_duration, format_size
@@ -87,7 +87,7 @@ def environment(override_dir: str | Path | None = None) -> jinja2.Environment:
                        dur=format_duration, num=num, size=format_size,
                        indent_lines=lambda s, n: s.replace("\n", "\n" + " " * n))
     env.globals.update(rng=rng, rate_text=rate_text, yaml_map=yaml_map,
-                       link_lines=link_lines)
+                       link_lines=link_lines, last_sample=last_sample)
     return env
 
 
@@ -119,7 +119,7 @@ class Renderer:
         seen = who.plan(plan)
         rec = recording.for_service(who.record_labels, seen.signals, seen.periods,
                                     {a.family.id: a.window_s for a in seen.alerts},
-                                    seen.limit.kind if seen.limit else None)
+                                    seen.limit.kind if seen.limit else None, seen.eval_s)
         group = class_group(who.cls) if who.is_class else f"rulegen.{plan.name}"
         try:
             return self.file_template.render(
@@ -142,13 +142,14 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None
 
-    def limit_file(self, fleet: FleetLimit, source: str, interval: int | None = None) -> str:
+    def limit_file(self, fleet: FleetLimit, source: str, interval: int | None = None,
+                   peaks_every: int | None = None) -> str:
         """A fleet limit's recording, evaluated at `interval` (None: Prometheus's global
-        evaluation_interval)."""
+        evaluation_interval), reading peaks recorded at most `peaks_every` apart."""
         try:
             return self.env.get_template("limits.yml.j2").render(
-                fleet=fleet, source=source, group=recording.limit_group(fleet.id),
-                interval=interval,
+                fleet=fleet, expr=fleet.expr(peaks_every), source=source,
+                group=recording.limit_group(fleet.id), interval=interval,
                 metric=recording.LIMIT_METRIC, label=recording.LIMIT_LABEL)
         except jinja2.TemplateError as exc:
             raise _template_error(exc) from None

@@ -6,7 +6,12 @@ the shortest of its readers' intervals where all of them set one (else Prometheu
 interval). The generated tests step at the service's
 interval with its limit and members groups first, and the slices keep that order. Proved with
 the real promtool of both release lines. What the inventory may not say (an interval as long as
-the lookback delta, or longer than a trough period) is in tests/inventories/broken/.
+longer than 10m) is in tests/inventories/broken/.
+
+From the lookback delta (5m) on, a recorded series is read with `last_over_time`: at an offset
+over one interval (its own group's evaluation then), from another group (the fleet limit, the
+members, the peaks the limit joins onto) over two, and the troughs are taken over at least the
+interval.
 """
 
 from __future__ import annotations
@@ -35,11 +40,13 @@ def inventory(interval: str | None, layout: str = "service") -> str:
 
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The slice generated without an interval, at 4m, and at 4m in the class layout."""
+    """The slice generated without an interval, at 4m, at 4m in the class layout, and at 8m
+    in both layouts."""
     from rulegen.generate import generate_tree
     out = {}
     for key, interval, layout in (("none", None, "service"), ("4m", "4m", "service"),
-                                  ("4m-classes", "4m", "classes")):
+                                  ("4m-classes", "4m", "classes"), ("8m", "8m", "service"),
+                                  ("8m-classes", "8m", "classes")):
         root = tmp_path_factory.mktemp(key)
         (root / "inventory.yaml").write_text(inventory(interval, layout))
         generate_tree(root / "inventory.yaml", root / "rules_out")
@@ -128,6 +135,11 @@ def test_for_is_written_as_prometheus_waits_it_at_the_interval(trees: dict[str, 
     assert fors(trees["none"]) == {"MemoryLeakSuspected": "15m", "MemoryNearLimit": "5m",
                                    "MemoryLimitExhaustionForecast": "15m",
                                    "GoroutineLeakSuspected": "15m", "LeakTelemetryMissing": "5m"}
+    # At 8m a growth family's default waits at least three intervals (the condition at four
+    # evaluations in a row: docs/families.md, "Evaluation interval").
+    assert fors(trees["8m"]) == {"MemoryLeakSuspected": "15m", "MemoryNearLimit": "8m",
+                                 "MemoryLimitExhaustionForecast": "16m",
+                                 "GoroutineLeakSuspected": "24m", "LeakTelemetryMissing": "8m"}
     text = inventory("4m")
     line = text.splitlines().index("      for: 15m") + 1
     [warning] = load_text(text, "inventory.yaml").warnings
@@ -153,13 +165,52 @@ def test_each_slice_keeps_the_order_of_the_groups_it_runs(trees: dict[str, Path]
     assert [doc["group_eval_order"][0], "rulegen.@rulegen-id-1@"] in orders  # a limit slice
 
 
+def exprs(path: Path) -> dict[str, str]:
+    return {r.get("alert", r.get("record")) + str(r.get("labels", {}).get("signal", "")):
+            r["expr"] for g in groups(path) for r in g["rules"]}
+
+
+def test_at_the_lookback_delta_and_beyond_recorded_series_are_read_over_intervals(
+        trees: dict[str, Path]) -> None:
+    """At 8m an instant selector (5m of lookback) would miss the sample an interval ago: the
+    growth test's troughs and slope an offset ago are read over one interval (its own group
+    recorded them then), the limit, the members and the peaks over two (another group, at
+    whatever phase); the troughs are taken over the interval, not the 5m period."""
+    rules = trees["8m"] / "rules_out" / "rules"
+    e = exprs(rules / "go" / "checkout.yml")
+    own = '{service="checkout"}'
+    assert (f"last_over_time(rulegen:heap:gc_trough_deriv1h{own}[8m] offset 1h)"
+            in e["MemoryLeakSuspected"])
+    assert f"last_over_time(rulegen:heap:gc_trough{own}[8m] offset 2h)" in e["MemoryLeakSuspected"]
+    assert (f"last_over_time(rulegen:heap:gc_trough{own}[8m] offset 2h8m)"
+            in e["MemoryLeakSuspected"])  # a trough period (now 8m) before that
+    assert "min_over_time(go_memory_used_bytes{" in e["rulegen:heap:gc_trough"]
+    assert "[8m]) >= 4" in e["rulegen:heap:gc_trough"]  # half the 8 samples of 1m scrapes
+    limit = 'last_over_time(rulegen:memory_limit_bytes{rulegen_limit="cadvisor-9b5d81f4", ' \
+            'service="checkout"}[16m])'
+    assert limit in e["MemoryNearLimit"] and limit in e["LeakTelemetryMissingmemory_limit"]
+    [fleet] = [r["expr"] for g in groups(next((rules / "limits").glob("cadvisor-*.yml")))
+               for r in g["rules"]]
+    assert fleet.endswith("(last_over_time(rulegen:resident:gc_peak[16m]))")
+    classes = trees["8m-classes"] / "rules_out" / "rules" / "classes"
+    members = [v for p in classes.glob("*.yml") if not p.name.endswith(".members.yml")
+               for k, v in exprs(p).items() if k.startswith("LeakTelemetryMissing")
+               and k != "LeakTelemetryMissingmemory_limit"]
+    assert members and all(v.startswith("last_over_time(rulegen:class_member{")
+                           and "[16m])" in v for v in members)
+    # Below the lookback delta the reads stay instant selectors.
+    assert "last_over_time" not in (trees["4m"] / "rules_out" / "rules" / "go" / "checkout.yml"
+                                    ).read_text()
+
+
 @pytest.mark.promtool
+@pytest.mark.parametrize("interval", ["4m", "8m"])
 @pytest.mark.parametrize("layout", ["service", "classes"])
 def test_proved_at_the_interval(tmp_path: Path, rulegen, promtool_path: str,  # type: ignore[no-untyped-def]
-                                layout: str) -> None:
-    """`rulegen check` passes at 4m on each promtool line: every generated case, leaking and
-    healthy, holds when Prometheus evaluates the rules every 4 minutes."""
-    (tmp_path / "inventory.yaml").write_text(inventory("4m", layout))
+                                layout: str, interval: str) -> None:
+    """`rulegen check` passes at 4m and 8m on each promtool line: every generated case,
+    leaking and healthy, holds when Prometheus evaluates the rules every 4 (8) minutes."""
+    (tmp_path / "inventory.yaml").write_text(inventory(interval, layout))
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     assert rulegen("generate", "inventory.yaml", "--templates", "templates").code == 0
     r = rulegen("check", "inventory.yaml", "--templates", "templates", "--promtool",
