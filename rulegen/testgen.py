@@ -42,7 +42,8 @@ def test_file(plan: ServicePlan, rules_text: str, rules_rel: str, root: str, sou
     groups then run before its own at each step (`group_eval_order`), so its alerts read the
     limit of that step: promtool steps every group at once, and read from the step before, the
     limit would be an interval old, which Prometheus 3.x's lookback window (left-open) leaves
-    out at 5m."""
+    out at 5m (from 5m on the alerts read it over two intervals, promql.last_sample: the order
+    keeps every step's alerts on that step's limit)."""
     rules = rulefile.parse(rules_text)
     rule_files = [rules_rel, *also]
     before = list(also_groups)
