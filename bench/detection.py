@@ -1114,7 +1114,7 @@ def main() -> None:
         f"- run {dt.date.today().isoformat()}, "
         f"{'--quick, ' if args.quick else ''}"
         f"{'output.layout classes, ' if args.layout != 'service' else ''}"
-        f"{f'evaluation_interval {dur(EVAL_S)} (at most the gc_period), ' if EVAL_S != 60 else ''}"
+        f"{f'evaluation_interval {dur(EVAL_S)}, ' if EVAL_S != 60 else ''}"
         f"{len(jobs)} promtool test files, "
         f"{elapsed / 60:.1f} min wall on {args.jobs} promtool processes at once, promtool "
         f"CPU {cpu_s / 60:.1f} min (rule compile {t_built - t_start:.0f} s)"
