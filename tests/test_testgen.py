@@ -210,9 +210,9 @@ def test_a_limit_join_without_a_pod_label_is_not_batched(tmp_path: Path) -> None
 # --- broken designs turn specific healthy cases red ----------------------------------------
 
 ENDPOINTS = """  and
-    [[ t ]] - [[ t ]] offset [[ window | dur ]] > [[ grown | num ]]
+    [[ t ]] - [[ ago ]] > [[ grown | num ]]
   and
-    [[ t ]] - [[ t ]] offset [[ (window + period) | dur ]] > [[ grown | num ]]
+    [[ t ]] - [[ before ]] > [[ grown | num ]]
 """
 HALVES = """  and
     [[ recent ]][[ per ]] > [[ thr | num ]]
